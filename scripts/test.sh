@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install (if needed) and run the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+. .venv/bin/activate
+export RAY_AUTH_MODE=disabled RAY_USAGE_STATS_ENABLED=0
+exec python -m pytest "$@"
