@@ -1,0 +1,133 @@
+"""Genome <-> JSON with a schema version; loading names the bad field on error."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from msenas.atomic import atomic_write_text
+from msenas.genome.types import SCHEMA_VERSION, Cell, Edge, Genome, GenomeError, Motif, Op, validate
+
+
+def to_dict(g: Genome) -> dict:
+    """Plain, JSON-ready dict of a genome (with the schema version)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "channels": g.channels,
+        "stem_multiplier": g.stem_multiplier,
+        "reductions": list(g.reductions),
+        "inputs": [list(r) for r in g.inputs],
+        "cells": [
+            {
+                "integration": c.integration,
+                "motifs": [
+                    {
+                        "template": m.template,
+                        "n_inputs": m.n_inputs,
+                        "n_nodes": m.n_nodes,
+                        "edges": [
+                            {"src": e.src, "dst": e.dst, "delay": e.delay,
+                             "op": e.op.name, "sign": e.op.sign, "neuron": e.op.neuron}
+                            for e in m.edges
+                        ],
+                    }
+                    for m in c.motifs
+                ],
+            }
+            for c in g.cells
+        ],
+    }
+
+
+def from_dict(d: Any) -> Genome:
+    """Dict -> validated genome; GenomeError names the missing, mistyped or bad field."""
+    obj = _Reader(d, "genome")
+    version = obj.get("schema_version", int)
+    if version != SCHEMA_VERSION:
+        raise GenomeError(f"schema_version: unsupported {version} (this msenas reads {SCHEMA_VERSION})")
+    cells = []
+    for i, c in enumerate(obj.get("cells", list)):
+        cr = _Reader(c, f"cells[{i}]")
+        motifs = []
+        for j, m in enumerate(cr.get("motifs", list)):
+            mr = _Reader(m, f"cells[{i}].motifs[{j}]")
+            edges = []
+            for k, e in enumerate(mr.get("edges", list)):
+                er = _Reader(e, f"cells[{i}].motifs[{j}].edges[{k}]")
+                op = Op(er.get("op", str), er.get("sign", int), er.get("neuron", str))
+                edges.append(Edge(er.get("src", int), er.get("dst", int), op, er.get("delay", int)))
+            motifs.append(Motif(mr.get("template", str), mr.get("n_inputs", int), mr.get("n_nodes", int), tuple(edges)))
+        cells.append(Cell(tuple(motifs), cr.get("integration", str)))
+    inputs = tuple(tuple(_ints(r, f"inputs[{i}]")) for i, r in enumerate(obj.get("inputs", list)))
+    g = Genome(
+        cells=tuple(cells),
+        inputs=inputs,
+        reductions=tuple(_ints(obj.get("reductions", list), "reductions")),
+        channels=obj.get("channels", int),
+        stem_multiplier=obj.get("stem_multiplier", int),
+    )
+    return validate(g)
+
+
+class _Reader:
+    def __init__(self, d: Any, where: str):
+        if not isinstance(d, dict):
+            raise GenomeError(f"{where}: expected an object, got {type(d).__name__}")
+        self.d, self.where = d, where
+
+    def get(self, key: str, typ: type):
+        field = key if self.where == "genome" else f"{self.where}.{key}"
+        if key not in self.d:
+            raise GenomeError(f"{field}: missing")
+        value = self.d[key]
+        if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise GenomeError(f"{field}: expected an integer, got {value!r}")
+        if not isinstance(value, typ):
+            raise GenomeError(f"{field}: expected {typ.__name__}, got {type(value).__name__}")
+        return value
+
+
+def _ints(values: Any, where: str) -> list[int]:
+    if not isinstance(values, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        raise GenomeError(f"{where}: expected a list of integers, got {values!r}")
+    return values
+
+
+def dumps(g: Genome, **extra) -> str:
+    """Pretty JSON text; `extra` keys (scores, costs) are stored beside the genome."""
+    return json.dumps({**to_dict(g), **extra}, indent=1)
+
+
+def loads(text: str) -> Genome:
+    """Parse JSON text into a genome (extra keys are ignored)."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GenomeError(f"not valid JSON: {e}") from None
+    return from_dict(d)
+
+
+def save(g: Genome, path: str | os.PathLike, **extra) -> Path:
+    """Write the genome JSON atomically (temp file, fsync, replace)."""
+    return atomic_write_text(Path(path), dumps(g, **extra) + "\n")
+
+
+def load(path: str | os.PathLike) -> Genome:
+    """Read a genome JSON file; errors name the file and the field."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise GenomeError(f"{p}: cannot read ({e.strerror})") from None
+    try:
+        return loads(text)
+    except GenomeError as e:
+        raise GenomeError(f"{p}: {e}") from None
+
+
+def key(g: Genome) -> str:
+    """Stable 16-hex-digit key from the canonical JSON (never Python's hash())."""
+    canon = json.dumps(to_dict(g), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]

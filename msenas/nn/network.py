@@ -1,0 +1,141 @@
+"""genome -> spikingjelly multi-step network. The only place that knows both.
+
+Network input [T,B,C,H,W] (or [B,C,H,W], repeated T times: direct encoding),
+output logits [T,B,classes]. Delay-1 motif edges deliver the previous time
+step's value of their source node (zero at t = 0).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional, layer
+from torch import nn
+
+from msenas.genome.types import Cell, Genome, Motif, validate
+from msenas.nn.cost import StateShape, needs_preprocess, plan
+from msenas.nn.neurons import NeuronParams, make_neuron
+from msenas.nn.ops import SpikingOp
+
+
+class Preprocess(nn.Module):
+    """LIF -> adaptive avg pool to the cell's resolution -> conv1x1 -> BN (multi-step)."""
+
+    def __init__(self, src: StateShape, dst: StateShape, neuron: NeuronParams):
+        super().__init__()
+        self.size = (dst.h, dst.w)
+        self.neuron = make_neuron("lif", neuron)
+        self.conv = layer.Conv2d(src.channels, dst.channels, 1, bias=False, step_mode="m")
+        self.bn = layer.BatchNorm2d(dst.channels, step_mode="m")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.neuron(x)                                   # [T,B,Cs,Hs,Ws] spikes
+        if s.shape[-2:] != self.size:
+            T = s.shape[0]
+            s = F.adaptive_avg_pool2d(s.flatten(0, 1), self.size).unflatten(0, (T, -1))
+        return self.bn(self.conv(s))                         # [T,B,Cd,H,W]
+
+
+class MotifModule(nn.Module):
+    """A motif DAG; steps through time itself when it has feedback edges."""
+
+    def __init__(self, motif: Motif, channels: int, neuron: NeuronParams):
+        super().__init__()
+        self.motif = motif
+        self.stepwise = motif.has_feedback
+        mode = "s" if self.stepwise else "m"
+        self.ops = nn.ModuleList(SpikingOp(e.op, channels, neuron, mode) for e in motif.edges)
+        self.sinks = motif.sinks()
+
+    def _nodes(self, inputs: list[torch.Tensor], prev: list[torch.Tensor] | None) -> list[torch.Tensor]:
+        m = self.motif
+        nodes = list(inputs) + [None] * m.n_nodes
+        for n in range(m.n_inputs, m.n_inputs + m.n_nodes):     # index order is a topological order
+            acc = 0
+            for e, op in zip(m.edges, self.ops):
+                if e.dst != n:
+                    continue
+                if e.delay == 0:
+                    acc = acc + op(nodes[e.src])
+                elif prev is not None:                           # delay 1: node value at t-1
+                    acc = acc + op(prev[e.src])
+            nodes[n] = acc
+        return nodes
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if not self.stepwise:
+            nodes = self._nodes(inputs, None)
+            return sum(nodes[n] for n in self.sinks)
+        outs, prev = [], None
+        for t in range(inputs[0].shape[0]):
+            nodes = self._nodes([x[t] for x in inputs], prev)
+            outs.append(sum(nodes[n] for n in self.sinks))
+            prev = nodes
+        return torch.stack(outs)                                 # [T,B,C,H,W]
+
+
+class CellModule(nn.Module):
+    """Preprocess the states a cell reads, run its motifs, integrate them."""
+
+    def __init__(self, cell: Cell, srcs: list[StateShape], out: StateShape, neuron: NeuronParams):
+        super().__init__()
+        self.pre = nn.ModuleList(
+            Preprocess(s, out, neuron) if needs_preprocess(s, out) else nn.Identity() for s in srcs)
+        self.motifs = nn.ModuleList(MotifModule(m, out.channels, neuron) for m in cell.motifs)
+        self.concat = cell.integration == "concat" and len(cell.motifs) > 1
+        if self.concat:
+            k = len(cell.motifs)
+            self.project = nn.Sequential(
+                make_neuron("lif", neuron),
+                layer.Conv2d(k * out.channels, out.channels, 1, bias=False, step_mode="m"),
+                layer.BatchNorm2d(out.channels, step_mode="m"))
+
+    def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
+        xs = [p(s) for p, s in zip(self.pre, states)]            # each [T,B,C,H,W]
+        outs = []
+        for m in self.motifs:
+            if m.motif.n_inputs == 1:
+                outs.append(m([sum(xs)]))
+            else:                                                # DARTS-style: (older states, newest state)
+                older = sum(xs[:-1]) if len(xs) > 1 else xs[-1]
+                outs.append(m([older, xs[-1]]))
+        if self.concat:
+            return self.project(torch.cat(outs, dim=2))
+        return sum(outs)
+
+
+class Network(nn.Module):
+    """stem -> cells (each reading its earlier states) -> LIF -> global pool -> linear."""
+
+    def __init__(self, genome: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int,
+                 neuron: NeuronParams = NeuronParams()):
+        super().__init__()
+        self.genome, self.in_shape, self.n_classes, self.T = genome, tuple(in_shape), n_classes, T
+        states = plan(genome, in_shape)
+        self.stem = nn.Sequential(
+            layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
+            layer.BatchNorm2d(states[0].channels, step_mode="m"))
+        self.cells = nn.ModuleList(
+            CellModule(c, [states[s] for s in reads], states[i + 1], neuron)
+            for i, (c, reads) in enumerate(zip(genome.cells, genome.inputs)))
+        self.head_neuron = make_neuron("lif", neuron)
+        self.classifier = nn.Linear(states[-1].channels, n_classes)
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits [T,B,K] and every cell's output [T,B,C,H,W]; state is reset first."""
+        functional.reset_net(self)
+        if x.dim() == 4:
+            x = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)        # direct encoding
+        states = [self.stem(x)]
+        for cell, reads in zip(self.cells, self.genome.inputs):
+            states.append(cell([states[s] for s in reads]))
+        feat = self.head_neuron(states[-1]).mean(dim=(3, 4))     # [T,B,C]
+        return self.classifier(feat), states[1:]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x)[0]
+
+
+def build_network(genome: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int = 4,
+                  neuron: NeuronParams = NeuronParams()) -> Network:
+    """The one genome -> nn.Module function."""
+    return Network(validate(genome), in_shape, n_classes, T, neuron)
