@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
+from msenas.errors import MsenasError
+
 T = TypeVar("T")
 
 
-class RegistryError(KeyError):
+class RegistryError(MsenasError, KeyError):
     """An unknown name was looked up; str() is a one-line, user-facing message."""
 
     def __str__(self) -> str:

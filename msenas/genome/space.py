@@ -67,9 +67,9 @@ PRESETS: dict[str, SearchSpace] = {
         ),
         SearchSpace(
             name="tiny",
-            n_cells=(2, 3, 4), channels=(8, 12, 16), stem_multiplier=2,
+            n_cells=(2, 3, 4), channels=(4, 8, 12), stem_multiplier=2,
             reduction_fractions=(1 / 3, 2 / 3), inputs=(1, 3), max_motifs=2, nodes=(1, 3),
-            description="small and fast: 2-4 cells, 8-16 channels; depth and width vary (tests, demo)",
+            description="small and fast: 2-4 cells, 4-12 channels; depth and width vary (tests, demo)",
         ),
         SearchSpace(
             name="fixed",

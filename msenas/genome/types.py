@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from msenas.errors import MsenasError
+
 SCHEMA_VERSION = 1
 
 # name -> (kind, kernel). Kernel 0 means "no spatial extent".
@@ -30,7 +32,7 @@ SIGNS: tuple[int, ...] = (1, -1)  # +1 excitatory, -1 inhibitory
 INTEGRATIONS: tuple[str, ...] = ("sum", "concat")
 
 
-class GenomeError(ValueError):
+class GenomeError(MsenasError, ValueError):
     """A genome that is malformed; the message names the offending field."""
 
 

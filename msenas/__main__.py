@@ -1,0 +1,5 @@
+import sys
+
+from msenas.cli import main
+
+sys.exit(main())

@@ -1,0 +1,55 @@
+"""`msenas` command line: parse, dispatch to msenas.commands.*, print user errors in one line."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from msenas.errors import MsenasError
+
+# subcommand -> module in msenas.commands exposing add_arguments(parser) and run(args) -> int
+COMMANDS: dict[str, str] = {
+    "inspect": "Print a readable summary of a genome JSON file",
+    "search": "Evolve SNN architectures (DEAP, fitness on Ray workers)",
+    "export": "Write the top genomes of a run folder as JSON files",
+    "train": "Train a genome with surrogate gradients",
+    "transfer": "Rebuild a genome for another dataset and train it there",
+    "evaluate": "Load a trained result folder and evaluate it on its test split",
+    "darts": "MA-DARTS: differentiable search with multi-dimensional attention",
+    "report": "Figures and a Markdown summary of a run or result folder",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="msenas", description="Multi-scale architecture search for spiking neural networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        if importlib.util.find_spec(f"msenas.commands.{name}") is None:
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=name)
+        _module(name).add_arguments(p)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(f"msenas.commands.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(_module(args._module).run(args) or 0)
+    except MsenasError as e:
+        print(f"msenas {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"msenas {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""msenas inspect GENOME.json: cells, motifs, ops per edge, feedback, inputs, costs."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("genome", help="genome JSON file (as written by export, darts or train)")
+    p.add_argument("--in-shape", default="1,16,16", help="input C,H,W for the cost figures (default 1,16,16)")
+    p.add_argument("--classes", type=int, default=10, help="number of classes for the cost figures")
+    p.add_argument("-T", "--time-steps", type=int, default=4, help="time steps for synaptic ops")
+
+
+def run(args: argparse.Namespace) -> int:
+    from msenas.genome import io
+    from msenas.genome.types import GenomeError
+
+    g = io.load(args.genome)
+    try:
+        in_shape = tuple(int(v) for v in args.in_shape.split(","))
+        assert len(in_shape) == 3 and min(in_shape) > 0
+    except (ValueError, AssertionError):
+        raise GenomeError(f"--in-shape: expected three positive integers C,H,W, got {args.in_shape!r}") from None
+    extras = {k: v for k, v in json.loads(Path(args.genome).read_text()).items() if k not in io.to_dict(g)}
+    print(summary(g, in_shape, args.classes, args.time_steps, extras))
+    return 0
+
+
+def summary(g, in_shape: tuple[int, int, int], n_classes: int, T: int, extras: dict | None = None) -> str:
+    """Readable multi-line description of a genome and its costs."""
+    from msenas.genome.io import key
+    from msenas.nn.cost import complexity, plan
+
+    states = plan(g, in_shape)
+    cost = complexity(g, in_shape, n_classes, T)
+    name = lambda s: "stem" if s == 0 else f"cell {s - 1}"  # noqa: E731
+    lines = [
+        f"genome {key(g)}",
+        f"macro: {g.n_cells} cells, base channels {g.channels}, stem x{g.stem_multiplier}, "
+        f"reductions at cells {list(g.reductions)}",
+        f"costs for input {in_shape}, {n_classes} classes, T={T}: params {cost.params:,}, "
+        f"MACs/step {cost.macs:,}, dense synaptic ops {cost.synaptic_ops:,}",
+    ]
+    for k, v in (extras or {}).items():
+        lines.append(f"{k}: {json.dumps(v)}")
+    for i, (cell, reads) in enumerate(zip(g.cells, g.inputs)):
+        st = states[i + 1]
+        red = " (reduction)" if i in g.reductions else ""
+        lines.append(f"cell {i}{red}: {st.channels} ch @ {st.h}x{st.w}, reads {', '.join(name(s) for s in reads)}; "
+                     f"{len(cell.motifs)} motif(s) integrated by {cell.integration}")
+        for j, m in enumerate(cell.motifs):
+            fb = sum(e.delay for e in m.edges)
+            lines.append(f"  motif {j}: {m.template}, {m.n_inputs} input(s), {m.n_nodes} node(s), "
+                         f"{len(m.edges)} edges{f', {fb} feedback' if fb else ''}; output = nodes {list(m.sinks())}")
+            for e in m.edges:
+                kind = "exc" if e.op.sign > 0 else "inh"
+                tag = "  [feedback, delay 1]" if e.delay else ""
+                lines.append(f"    {e.src} -> {e.dst}  {e.op.name:<11} {kind}  {e.op.neuron}{tag}")
+    return "\n".join(lines)
