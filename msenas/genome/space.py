@@ -98,12 +98,16 @@ def sample(space: SearchSpace, rng: np.random.Generator) -> Genome:
 
 
 def mutate(g: Genome, space: SearchSpace, rng: np.random.Generator, indpb: float = 0.05) -> Genome:
-    """Resample each gene with probability indpb; at least one gene always changes."""
+    """Resample each gene with probability indpb until the genome itself changes."""
     from msenas.genome.codec import VectorCodec
 
     codec = VectorCodec(space)
-    vec = mutate_vector(codec.encode(g), codec.upper, rng, indpb)
-    return codec.decode(vec)
+    vec = codec.encode(g)
+    for _ in range(100):  # a draw may only touch unused genes: draw again
+        child = codec.decode(mutate_vector(vec, codec.upper, rng, indpb))
+        if child != g:
+            return child
+    return child
 
 
 def mutate_vector(vec: list[int], upper: list[int], rng: np.random.Generator, indpb: float) -> list[int]:
