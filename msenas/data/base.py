@@ -21,9 +21,14 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from msenas.errors import MsenasError
 
-class DataError(ValueError):
+
+class DataError(MsenasError, ValueError):
     """A dataset cannot be built: names the dataset, the path and the expected layout."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))  # always one line
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ def _tree(name: str, data_dir: str | None, T: int) -> tuple[Path, str]:
 
 
 def _npz_files(folder: Path) -> list[Path]:
+    # lexicographic, like spikingjelly's DatasetFolder, so the 9:1 cut matches its split
     return sorted(folder.rglob("*.npz"), key=lambda q: q.relative_to(folder).as_posix())
 
 
@@ -142,14 +143,14 @@ def _build_dvs(name: str, data_dir: str | None, T: int, size: int | None, n_clas
         train, test = _cifar10dvs_split(tree)
     tr = EventFileSplit(name, *train, kind, T, size)
     te = EventFileSplit(name, *test, kind, T, size)
-    tr[0]  # fail now, not mid-training, on a malformed file
-    H = size or SENSOR[name][0]
-    return Dataset(DatasetInfo(name, (2, H, size or SENSOR[name][1]), n_classes, event=True), tr, te)
+    _ = tr[0]  # fail now, not mid-training, on a malformed file
+    H, W = (size, size) if size else SENSOR[name]
+    return Dataset(DatasetInfo(name, (2, H, W), n_classes, event=True), tr, te)
 
 
 @register_dataset("cifar10dvs")
 def build_cifar10dvs(data_dir: str | None, *, T: int, seed: int, size: int | None = None) -> Dataset:
-    """CIFAR10-DVS from spikingjelly's events_np or frames tree; 9:1 split per class (sorted files)."""
+    """CIFAR10-DVS from spikingjelly's events_np or frames tree; 9:1 per class, files sorted by name."""
     return _build_dvs("cifar10dvs", data_dir, T, size, 10)
 
 

@@ -83,6 +83,8 @@ def _npz_split(x: np.ndarray, y: np.ndarray) -> ArraySplit:
 @register_dataset("npz")
 def build_npz(data_dir: str | None, *, T: int, seed: int, test_fraction: float = 0.2) -> Dataset:
     """Arrays from one .npz file; uint8 images scaled to [0, 1]; event frames kept as stored."""
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"npz: option test_fraction must be in (0, 1), got {test_fraction!r}")
     path = _find_npz(data_dir)
     try:
         with np.load(path, allow_pickle=False) as f:
