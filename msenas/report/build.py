@@ -1,0 +1,127 @@
+"""make_report(folder): every figure the folder's data allows, then report.md, into FOLDER/report/.
+
+A search run folder gives fitness.png, diversity.png, pareto.png (several
+objectives), genome.png and rdm.png of the best genome; a training result
+folder gives nos.png, curves.png and genome.png. A figure whose data does not
+exist yet (a run in progress) is left out and report.md says why.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from msenas.atomic import atomic_write_text
+from msenas.errors import MsenasError
+from msenas.report import figures as F
+from msenas.report.folders import ResultFolder, RunFolder, read_folder
+from msenas.report.summary import result_summary, run_summary
+
+SUMMARY = "report.md"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What make_report wrote."""
+
+    kind: str                          # "run" or "result"
+    out_dir: Path
+    figures: tuple[F.FigureFile, ...]
+    summary: Path
+    notes: tuple[str, ...]             # figures not drawn, and why
+
+
+def make_report(folder: str | Path, out: str | Path | None = None, *, rdm: bool = True) -> Report:
+    """Write the figures and report.md of a run or result folder into `out` (default FOLDER/report)."""
+    data = read_folder(folder)
+    out_dir = Path(out) if out is not None else data.path / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, RunFolder):
+        figs, notes = run_figures(data, out_dir, rdm)
+        text, kind = run_summary(data, figs, notes, out_dir), "run"
+    else:
+        figs, notes = result_figures(data, out_dir)
+        text, kind = result_summary(data, figs, notes, out_dir), "result"
+    summary = atomic_write_text(out_dir / SUMMARY, text)
+    return Report(kind, out_dir, tuple(figs), summary, tuple(notes))
+
+
+def run_figures(run: RunFolder, out_dir: Path, rdm: bool = True) -> tuple[list[F.FigureFile], list[str]]:
+    """Figures of a search run folder and notes on those it cannot draw yet."""
+    figs, notes = [], []
+    name = run.config.get("name", run.path.name)
+    if run.generations:
+        figs.append(F.fitness_figure(run.generations, out_dir / "fitness.png", f"{name}: fitness over generations"))
+        figs.append(F.diversity_figure(run.generations, out_dir / "diversity.png"))
+    else:
+        notes.append("fitness.png, diversity.png: no generation finished yet")
+    if len(run.objectives) > 1:
+        figs += _pareto(run, out_dir, notes)
+    best = run.best
+    if best is None:
+        notes.append("genome.png, rdm.png: no best genome yet")
+        return figs, notes
+    from msenas.genome import io
+
+    genome = io.from_dict(best["genome"])
+    shape = run.dataset.get("info", {}).get("in_shape")
+    figs.append(_genome(genome, out_dir, shape, f"best genome {best['key']} (fitness {best['fitness']:.4g})"))
+    if rdm:
+        figs += _rdm(run, genome, best["key"], out_dir, notes)
+    else:
+        notes.append("rdm.png: skipped (--no-rdm)")
+    return figs, notes
+
+
+def _genome(genome, out_dir: Path, shape, title: str) -> F.FigureFile:
+    from msenas.report.diagram import genome_figure
+
+    in_shape = tuple(int(v) for v in shape) if isinstance(shape, list) and len(shape) == 3 else None
+    return genome_figure(genome, out_dir / "genome.png", in_shape, title)
+
+
+def _pareto(run: RunFolder, out_dir: Path, notes: list[str]) -> list[F.FigureFile]:
+    from msenas.search.scoring import natural_objectives
+
+    objs = run.objectives
+    front = [[e["objectives"][o] for o in objs] for e in run.pareto if set(objs) <= set(e.get("objectives", {}))]
+    evaluated = [natural_objectives(r, objs) for r in run.records]
+    if not front and not any(g.get("front") for g in run.generations):
+        notes.append("pareto.png: no front yet")
+        return []
+    return [F.pareto_figure(objs, front, run.generations, evaluated, out_dir / "pareto.png")]
+
+
+def _rdm(run: RunFolder, genome, key: str, out_dir: Path, notes: list[str]) -> list[F.FigureFile]:
+    from msenas.report.rdm import probe_rdms, rdm_figure
+
+    cfg = run.config
+    try:
+        view = probe_rdms(genome, cfg.get("fitness", {}), cfg.get("data", {}), int(cfg.get("seed", 0)))
+    except MsenasError as e:  # the dataset or a target .npy may be gone since the run
+        msg = " ".join(str(e).split())
+        print(f"msenas report: warning: rdm.png not drawn: {msg}", file=sys.stderr)
+        notes.append(f"rdm.png: cannot rebuild the probe ({msg})")
+        return []
+    return [rdm_figure(view, out_dir / "rdm.png", f"best genome {key}")]
+
+
+def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[F.FigureFile], list[str]]:
+    """Figures of a training result folder and notes on those it cannot draw yet."""
+    from msenas.report.training import curves_figure, nos_figure
+
+    figs, notes = [], []
+    if res.history:
+        figs.append(nos_figure(res.history, res.final or {}, out_dir / "nos.png"))
+        figs.append(curves_figure(res.history, out_dir / "curves.png"))
+    else:
+        notes.append("nos.png, curves.png: no epoch finished yet")
+    if res.genome is not None:
+        from msenas.genome import io
+
+        genome = io.from_dict(res.genome)
+        figs.append(_genome(genome, out_dir, res.config.get("in_shape") or res.genome.get("in_shape"),
+                            f"trained genome {io.key(genome)} on {res.config.get('dataset', '?')}"))
+    else:
+        notes.append("genome.png: no genome.json")
+    return figs, notes

@@ -1,0 +1,180 @@
+"""Read a search run folder or a training result folder for the report, tolerating a run in progress.
+
+Nothing here writes into the folder it reads (a running search may be writing
+it at the same moment). A run folder is recognised by generations.jsonl, a
+result folder (msenas train / transfer) by metrics.json. A partial last line
+of generations.jsonl is skipped; a missing or unreadable hall_of_fame.json is
+replaced by the hall of fame in the newest good checkpoint.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from msenas.errors import MsenasError
+
+GENERATIONS, METRICS = "generations.jsonl", "metrics.json"
+CHECKPOINTS = ("checkpoint.json", "checkpoint.prev.json")
+
+
+class ReportError(MsenasError):
+    """A folder the report cannot read: not a run or result folder, or a key file is unreadable."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """What a search run folder holds so far (a running or resumed run included)."""
+
+    path: Path
+    config: dict                   # config.json (the resolved RunConfig)
+    dataset: dict                  # dataset.json ({} when absent)
+    generations: tuple[dict, ...]  # one entry per completed generation, by gen
+    skipped_lines: int             # unparsable lines of generations.jsonl (a partial last line)
+    entries: tuple[dict, ...]      # hall of fame, best first: {key, fitness, objectives, record, genome}
+    pareto: tuple[dict, ...]       # non-dominated entries (multi-objective runs)
+    records: tuple[dict, ...]      # every evaluated genome's record (from the checkpoint cache)
+    source: str                    # file the hall of fame came from ("" when there is none yet)
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """The search objectives (fitness first)."""
+        return tuple(self.config.get("search", {}).get("objectives") or ("fitness",))
+
+    @property
+    def planned(self) -> int | None:
+        """Generations the run was configured for (generation 0 included), or None if unknown."""
+        g = self.config.get("search", {}).get("generations")
+        return int(g) + 1 if isinstance(g, int) else None
+
+    @property
+    def best(self) -> dict | None:
+        """The best hall-of-fame entry, or None before the first generation is done."""
+        return self.entries[0] if self.entries else None
+
+
+@dataclass(frozen=True)
+class ResultFolder:
+    """A training result folder (msenas train / transfer), possibly still training."""
+
+    path: Path
+    config: dict         # config.json of the trainer
+    metrics: dict        # metrics.json: history, final (None while training)
+    genome: dict | None  # genome.json ({} fields of msenas.genome.io plus extras), None when absent
+
+    @property
+    def history(self) -> list[dict]:
+        """Per-epoch records, in order."""
+        return list(self.metrics.get("history") or [])
+
+    @property
+    def final(self) -> dict | None:
+        """The final figures, or the last epoch's while the training is still running."""
+        return self.metrics.get("final") or (self.history[-1] if self.history else None)
+
+
+def read_folder(path: str | Path) -> RunFolder | ResultFolder:
+    """The run or result folder at `path`; ReportError when it is neither."""
+    p = Path(path)
+    if not p.is_dir():
+        raise ReportError(f"{p}: no such folder")
+    if (p / GENERATIONS).is_file():
+        return read_run(p)
+    if (p / METRICS).is_file():
+        return read_result(p)
+    raise ReportError(f"{p} is not a msenas run or result folder (no {GENERATIONS} or {METRICS})")
+
+
+def read_json(path: Path, default: Any = None, required: bool = False) -> Any:
+    """Parse a JSON file; `default` when absent (or unreadable and not required)."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        if required:
+            raise ReportError(f"{path}: missing") from None
+        return default
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        if required:
+            raise ReportError(f"{path}: cannot read ({e})") from None
+        return default
+
+
+def read_generations(path: Path) -> tuple[list[dict], int]:
+    """(entries sorted by gen, the last kept per gen; count of unparsable lines)."""
+    by_gen, bad = {}, 0
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return [], 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            bad += 1
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("gen"), int):
+            by_gen[entry["gen"]] = entry
+        else:
+            bad += 1
+    return [by_gen[g] for g in sorted(by_gen)], bad
+
+
+def _checkpoint_state(path: Path):
+    """The newest checkpoint that decodes (read only: never rotates files), or None."""
+    from msenas.search.checkpoint import CheckpointError, decode
+
+    for name in CHECKPOINTS:
+        try:
+            return decode((path / name).read_text())
+        except (OSError, UnicodeDecodeError, CheckpointError):
+            continue
+    return None
+
+
+def _valid_entries(data: Any) -> list[dict] | None:
+    if isinstance(data, list) and all(isinstance(e, dict) and {"genome", "record", "key"} <= set(e) for e in data):
+        return data
+    return None
+
+
+def _checkpoint_entries(state, config: dict, vectors: list) -> list[dict]:
+    from msenas.genome import VectorCodec, get_space
+    from msenas.search.results import entries
+
+    objectives = tuple(config.get("search", {}).get("objectives") or ("fitness",))
+    return entries(VectorCodec(get_space(config["space"])), vectors, state.cache, objectives)
+
+
+def read_run(path: Path) -> RunFolder:
+    """A search run folder; the checkpoint fills in what the other files lack."""
+    config = read_json(path / "config.json", required=True)
+    if not isinstance(config, dict):
+        raise ReportError(f"{path / 'config.json'}: expected a JSON object")
+    gens, bad = read_generations(path / GENERATIONS)
+    state = _checkpoint_state(path)
+    if state is not None:  # a checkpoint can hold generations whose line was cut off
+        have = {e["gen"] for e in gens}
+        gens = sorted(gens + [e for e in state.logbook if e["gen"] not in have], key=lambda e: e["gen"])
+    hof, source = _valid_entries(read_json(path / "hall_of_fame.json")), "hall_of_fame.json"
+    if not hof and state is not None and state.hall_of_fame:
+        hof, source = _checkpoint_entries(state, config, state.hall_of_fame), "checkpoint"
+    pareto = _valid_entries(read_json(path / "pareto.json"))
+    if pareto is None and state is not None and state.pareto:
+        pareto = _checkpoint_entries(state, config, state.pareto)
+    records = tuple(state.cache.values()) if state is not None else tuple(e["record"] for e in hof or [])
+    return RunFolder(path, config, read_json(path / "dataset.json", {}) or {}, tuple(gens), bad,
+                     tuple(hof or []), tuple(pareto or []), records, source if hof else "")
+
+
+def read_result(path: Path) -> ResultFolder:
+    """A training result folder: metrics.json, config.json and genome.json."""
+    metrics = read_json(path / METRICS, required=True)
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("history", []), list):
+        raise ReportError(f"{path / METRICS}: expected an object with a history list")
+    config = read_json(path / "config.json", {}) or {}
+    genome = read_json(path / "genome.json")
+    return ResultFolder(path, config if isinstance(config, dict) else {}, metrics,
+                        genome if isinstance(genome, dict) else None)
