@@ -1,0 +1,51 @@
+"""msenas search: evolve SNN architectures; checkpoints every generation, --resume continues a run."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML run config (default: the embedded digits preset)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="dotted override, e.g. search.population=8 or fitness.proxy=sahd (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default: OUT_DIR/NAME-YYYYmmdd-HHMMSS)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--workers", type=int, metavar="N", help="fitness workers: 0 = serial in this process, N = Ray workers")
+    p.add_argument("--address", metavar="HOST:PORT", help="Ray cluster address (default: a local Ray)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _cli_overrides(args: argparse.Namespace) -> list[str]:
+    extra = list(args.overrides)
+    if args.workers is not None:
+        extra.append(f"search.workers={args.workers}")
+    if args.address is not None:
+        extra.append(f"search.address={json.dumps(args.address)}")
+    return extra
+
+
+def run(args: argparse.Namespace) -> int:
+    from msenas.config import ConfigError, load_config
+    from msenas.search.run import SearchInterrupted, new_run_dir, resume_config, run_search
+
+    overrides = _cli_overrides(args)
+    if args.resume:
+        if args.config or args.out:
+            raise ConfigError("--resume RUN_DIR continues that run with its own config.json; drop --config/--out")
+        cfg, run_dir = resume_config(args.resume, overrides), args.resume
+    else:
+        cfg = load_config(args.config, overrides)
+        run_dir = new_run_dir(cfg, args.out)
+    try:
+        state = run_search(cfg, run_dir, resume=bool(args.resume), progress=not args.no_progress)
+    except SearchInterrupted as e:
+        print(f"msenas search: {e}", file=sys.stderr)
+        return 130
+    best = state.logbook[-1] if state.logbook else {}
+    print(f"run folder: {run_dir}")
+    print(f"generations: {state.gen + 1}, evaluations: {sum(e['evaluations'] for e in state.logbook)}, "
+          f"best fitness: {best.get('best', float('nan')):.4f}")
+    print(f"best genome: {run_dir}/best.json (msenas inspect {run_dir}/best.json)")
+    return 0
