@@ -1,6 +1,7 @@
 """Spiking neuron models (spikingjelly), by name: lif, plif, if."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from spikingjelly.activation_based import neuron, surrogate
@@ -17,6 +18,10 @@ class NeuronParams:
     v_threshold: float = 0.5
     detach_reset: bool = True
 
+
+# spikingjelly's neurons probe for Triton on every forward; on a CPU-only torch each
+# probe logs "Triton not available" (a harmless warning) to stderr: keep it quiet.
+logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
 
 NEURONS: Registry = Registry("neuron model")
 
