@@ -1,0 +1,83 @@
+"""msenas train GENOME.json --dataset NAME: surrogate-gradient training into a result folder."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("genome", help="genome JSON file, or a result folder holding genome.json")
+    p.add_argument("--dataset", default="digits", help="dataset name (digits, digits-dvs, npz, cifar10, ...)")
+    add_common(p)
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Options shared by train and transfer."""
+    p.add_argument("--data-dir", default=None, help="dataset folder (not needed for digits, digits-dvs)")
+    p.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the config's, 10)")
+    p.add_argument("--out", default=None, help="result folder (default results/<dataset>-<genome key>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="training option (lr=0.01, optimizer=sgd, loss=tet, T=6, device=cuda, amp=off, ...) "
+                        "or data.OPTION (data.size=8, data.seed=1); repeatable")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    genome, _ = read_genome(args.genome)
+    return train_and_report(genome, args.dataset, args)
+
+
+def read_genome(path_arg: str):
+    """(genome, extra JSON fields such as dataset/in_shape/n_classes) from a file or a result folder."""
+    from msenas.genome import io
+
+    path = Path(path_arg)
+    if path.is_dir():
+        path = path / "genome.json"
+    genome = io.load(path)
+    extras = {k: v for k, v in json.loads(path.read_text()).items() if k not in io.to_dict(genome)}
+    return genome, extras
+
+
+def resolve(dataset: str, args: argparse.Namespace):
+    """(TrainConfig, DataSpec) from --set, --epochs, --dataset and --data-dir."""
+    from msenas.data import DataError
+    from msenas.train.config import DataSpec, TrainConfig, TrainConfigError, parse_overrides
+
+    train_fields, data_fields = parse_overrides(args.overrides)
+    if args.epochs is not None:
+        train_fields["epochs"] = args.epochs
+    cfg = TrainConfig.from_dict(train_fields)
+    seed = data_fields.pop("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TrainConfigError(f"data.seed: expected an integer, got {seed!r}")
+    if args.data_dir is not None and not Path(args.data_dir).exists():
+        raise DataError(f"--data-dir: {args.data_dir} does not exist")
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
+    return cfg, DataSpec(dataset, data_dir, seed, data_fields)
+
+
+def train_and_report(genome, dataset: str, args: argparse.Namespace, banner: str | None = None) -> int:
+    """Build the dataset, train into --out, print the final figures."""
+    from msenas.genome.io import key
+    from msenas.train import train
+
+    cfg, spec = resolve(dataset, args)
+    data = spec.build(cfg.T)
+    if banner is not None:
+        print(banner.format(info=data.info))
+    out = Path(args.out or f"results/{spec.name}-{key(genome)[:8]}")
+    metrics = train(genome, data, cfg, out, resume=args.resume, progress=not args.quiet, data_spec=spec)
+    print(summary_line(metrics["final"]))
+    print(f"result folder: {out}")
+    return 0
+
+
+def summary_line(ev: dict) -> str:
+    """One line of accuracy and spikes per sample (total and per cell)."""
+    cells = ", ".join(f"{s:.4g}" for s in ev["spikes_per_cell"])
+    extra = f", params {ev['params']:,}" if "params" in ev else ""
+    return (f"test accuracy {ev['test_acc']:.4f}, test loss {ev['test_loss']:.4f}, "
+            f"{ev['spikes']:.4g} spikes/sample (per cell: {cells}), {ev['sops']:.4g} synaptic ops/sample{extra}")
