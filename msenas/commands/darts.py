@@ -1,0 +1,57 @@
+"""msenas darts --dataset NAME: MA-DARTS search; writes alphas, NoS per cell and the derived genome."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="digits", help="dataset name (digits, digits-dvs, npz, cifar10, ...)")
+    p.add_argument("--data-dir", default=None, help="dataset folder (not needed for digits, digits-dvs)")
+    p.add_argument("--epochs", type=int, default=None, help="search epochs (default: the config's, 50)")
+    p.add_argument("--attention", default=None,
+                   help="attention on cell outputs: none, eca, cbam, temporal, or parts joined by '+' (default none)")
+    p.add_argument("--out", default=None, help="run folder (default runs/darts-<dataset>-<attention>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="search option (n_cells=5, channels=8, n_nodes=3, T=2, order=second, w_optimizer=adamw, "
+                        "max_batches=20, device=cuda, ...) or data.OPTION (data.size=8, data.seed=1); repeatable")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+
+def resolve(args: argparse.Namespace):
+    """(DartsConfig, DataSpec) from --set, --epochs, --attention, --dataset and --data-dir."""
+    from msenas.darts import DartsConfig, DartsConfigError
+    from msenas.data import DataError
+    from msenas.train.config import DataSpec, parse_overrides
+
+    fields, data_fields = parse_overrides(args.overrides)
+    if args.epochs is not None:
+        fields["epochs"] = args.epochs
+    if args.attention is not None:
+        fields["attention"] = args.attention
+    cfg = DartsConfig.from_dict(fields)
+    seed = data_fields.pop("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise DartsConfigError(f"data.seed: expected an integer, got {seed!r}")
+    if args.data_dir is not None and not Path(args.data_dir).exists():
+        raise DataError(f"--data-dir: {args.data_dir} does not exist")
+    return cfg, DataSpec(args.dataset, args.data_dir, seed, data_fields)
+
+
+def run(args: argparse.Namespace) -> int:
+    from msenas.darts import search
+    from msenas.genome.io import key
+
+    cfg, spec = resolve(args)
+    data = spec.build(cfg.T)
+    out = Path(args.out or f"runs/darts-{spec.name}-{cfg.attention.replace('+', '-')}")
+    result = search(data, cfg, out, resume=args.resume, progress=not args.quiet, data_spec=spec.to_dict())
+    last = result.history[-1] if result.history else None
+    if last is not None:
+        cells = ", ".join(f"{s:.4g}" for s in last["valid_nos"]["spikes_per_cell"])
+        print(f"supernet valid acc {last['valid_acc']:.4f}, valid spikes/sample {last['valid_nos']['spikes']:.4g} "
+              f"(per cell: {cells})")
+    print(f"derived genome {key(result.genome)} (attention {cfg.attention}): {out / 'genome.json'}")
+    print(f"run folder: {out}")
+    return 0

@@ -1,0 +1,239 @@
+"""The MA-DARTS search loop (Man et al., arXiv 2411.00902; DARTS, Liu et al., ICLR 2019).
+
+The train split is cut (stratified, seeded) into a weight half and an alpha
+half. Each step first updates the alphas on an alpha-half batch (Adam; first
+or second order, see bilevel.py), then the weights on a weight-half batch.
+After every epoch: validation on the alpha half, spikes per cell (NoS) for
+training and validation, the derived genome, and an atomic checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from msenas.darts import bilevel
+from msenas.darts import folder as D
+from msenas.darts.config import DartsConfig, DartsConfigError
+from msenas.darts.derive import derive_genome
+from msenas.darts.supernet import Supernet
+from msenas.data import Dataset, labels_of, make_loader, stratified_split, to_time_major
+from msenas.data.base import SplitView
+from msenas.genome.types import Genome
+from msenas.nn.monitor import SpikeMonitor
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The derived genome, the per-epoch records and the run folder."""
+
+    genome: Genome
+    history: list
+    out_dir: Path
+
+
+@dataclass
+class _Run:
+    model: Supernet
+    w_opt: torch.optim.Optimizer
+    a_opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.CosineAnnealingLR
+    device: torch.device
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda when available; 'cuda' without a GPU is a config error."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DartsConfigError("device: 'cuda' requested but torch sees no CUDA GPU (use device=auto or cpu)")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def split_train(dataset: Dataset, cfg: DartsConfig) -> tuple[SplitView, SplitView]:
+    """Stratified, seeded (weight half, alpha half) of the train split."""
+    w_idx, a_idx = stratified_split(labels_of(dataset.train), 1.0 - cfg.train_portion, cfg.seed)
+    return SplitView(dataset.train, w_idx), SplitView(dataset.train, a_idx)
+
+
+def mean_ce(model: nn.Module, batch) -> torch.Tensor:
+    """Cross-entropy of the mean over T of the logits; batch = (x [T,B,C,H,W], y [B])."""
+    x, y = batch
+    return F.cross_entropy(model(x).mean(0), y)
+
+
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """Shuffling seed of one loader in one epoch, so a resumed run sees the same batches."""
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
+
+
+def _start(dataset: Dataset, cfg: DartsConfig) -> _Run:
+    device = resolve_device(cfg.device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = Supernet(cfg, dataset.info.in_shape, dataset.info.n_classes).to(device)
+    weights = model.weight_parameters()
+    if cfg.w_optimizer == "sgd":
+        w_opt = torch.optim.SGD(weights, lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
+    else:
+        w_opt = torch.optim.AdamW(weights, lr=cfg.w_lr, weight_decay=cfg.w_weight_decay)
+    a_opt = torch.optim.Adam(model.arch_parameters(), lr=cfg.alpha_lr, betas=(0.5, 0.999),
+                             weight_decay=cfg.alpha_weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
+    return _Run(model, w_opt, a_opt, sched, device)
+
+
+def _alpha_step(run: _Run, cfg: DartsConfig, train_batch, val_batch) -> None:
+    if cfg.order == "first":
+        grads = bilevel.first_order(run.model, mean_ce, val_batch)
+    else:
+        grads = bilevel.second_order(run.model, mean_ce, train_batch, val_batch,
+                                     xi=run.w_opt.param_groups[0]["lr"], weight_decay=cfg.w_weight_decay)
+    run.a_opt.zero_grad(set_to_none=True)
+    for p, g in zip(run.model.arch_parameters(), grads):
+        p.grad = g.detach()
+    run.a_opt.step()
+
+
+def _weight_step(run: _Run, cfg: DartsConfig, batch, monitor: SpikeMonitor) -> tuple[float, int]:
+    """One weight update on a weight-half batch (spikes counted); (loss, correct predictions)."""
+    weights = run.model.weight_parameters()
+    with monitor:
+        logits = run.model(batch[0])                                          # [T,B,K]
+    loss = F.cross_entropy(logits.mean(0), batch[1])
+    run.w_opt.zero_grad(set_to_none=True)
+    loss.backward(inputs=weights)
+    if cfg.grad_clip > 0:
+        nn.utils.clip_grad_norm_(weights, cfg.grad_clip)
+    run.w_opt.step()
+    return float(loss.detach()), int((logits.detach().mean(0).argmax(1) == batch[1]).sum())
+
+
+def _train_epoch(run: _Run, cfg: DartsConfig, loaders, steps: int, update_alphas: bool, bar) -> dict:
+    """One epoch of alternating alpha / weight steps; loss, accuracy and NoS of the weight steps."""
+    monitor = SpikeMonitor(run.model.train())
+    loss_sum, correct, n = 0.0, 0, 0
+    for step, ((xw, yw), (xa, ya)) in enumerate(zip(*loaders)):
+        if step >= steps:
+            break
+        tb = (to_time_major(xw, cfg.T).to(run.device), yw.to(run.device))     # [T,B,C,H,W], [B]
+        vb = (to_time_major(xa, cfg.T).to(run.device), ya.to(run.device))
+        if update_alphas:
+            _alpha_step(run, cfg, tb, vb)
+        loss, right = _weight_step(run, cfg, tb, monitor)
+        loss_sum, correct, n = loss_sum + loss * len(yw), correct + right, n + len(yw)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{correct / n:.3f}")
+    if not math.isfinite(loss_sum):
+        raise DartsConfigError(f"w_lr: the search diverged (loss {loss_sum / max(1, n)}); lower w_lr (now {cfg.w_lr})")
+    return {"train_loss": loss_sum / max(1, n), "train_acc": correct / max(1, n), "train_nos": monitor.summary(n)}
+
+
+@torch.no_grad()
+def evaluate_supernet(model: Supernet, split, cfg: DartsConfig, device: torch.device) -> dict:
+    """Loss, accuracy and NoS of the supernet (eval mode) on a held-out split."""
+    was_training = model.training
+    model.eval()
+    loader = make_loader(split, cfg.batch_size, shuffle=False, seed=0)
+    loss_sum, correct, n = 0.0, 0, 0
+    with SpikeMonitor(model) as monitor:
+        for step, (xb, yb) in enumerate(loader):
+            if cfg.max_valid_batches is not None and step >= cfg.max_valid_batches:
+                break
+            mean = model(to_time_major(xb, cfg.T).to(device)).mean(0)      # [B,K]
+            y = yb.to(device)
+            loss_sum += float(F.cross_entropy(mean, y, reduction="sum"))
+            correct += int((mean.argmax(1) == y).sum())
+            n += len(y)
+    model.train(was_training)
+    return {"valid_loss": loss_sum / max(1, n), "valid_acc": correct / max(1, n), "valid_nos": monitor.summary(n)}
+
+
+def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: bool = False,
+           progress: bool = True, data_spec: dict | None = None,
+           on_epoch_end: Callable[[dict], None] | None = None) -> SearchResult:
+    """Run MA-DARTS on `dataset` into out_dir; returns the derived genome and the history."""
+    from tqdm import tqdm
+
+    cfg.validate()
+    out = Path(out_dir)
+    D.check_folder(out, resume)
+    run = _start(dataset, cfg)
+    w_split, a_split = split_train(dataset, cfg)
+    config = _run_config(dataset, cfg, run, data_spec)
+    aug_rng = _aug_rng(dataset.train)
+    history, alpha_history = [], [D.alpha_entry(0, run.model.op_weights())]
+    if resume:
+        ck = D.load_checkpoint(out, config, aug_rng)
+        _load_state(run, ck)
+        history, alpha_history = ck["history"], ck["alpha_history"]
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        D.write_json(out / D.CONFIG, config)
+    steps = min(math.ceil(len(w_split) / cfg.batch_size), math.ceil(len(a_split) / cfg.batch_size),
+                cfg.max_batches or math.inf)
+    for epoch in range(len(history), cfg.epochs):
+        loaders = [make_loader(split, cfg.batch_size, True, epoch_seed(cfg.seed, epoch, k))
+                   for k, split in enumerate((w_split, a_split))]
+        lr = run.w_opt.param_groups[0]["lr"]
+        t0 = time.perf_counter()
+        with tqdm(total=steps, desc=f"darts {epoch + 1}/{cfg.epochs}", file=sys.stderr, disable=not progress,
+                  leave=False, dynamic_ncols=True) as bar:
+            record = _train_epoch(run, cfg, loaders, steps, epoch >= cfg.alpha_warmup_epochs, bar)
+        run.sched.step()
+        record = {"epoch": epoch + 1, "w_lr": lr, **record,
+                  **evaluate_supernet(run.model, a_split, cfg, run.device), "epoch_time": time.perf_counter() - t0}
+        history.append(record)
+        weights = run.model.op_weights()
+        alpha_history.append(D.alpha_entry(epoch + 1, weights))
+        D.write_epoch(out, cfg, history, alpha_history, weights, dataset.info)
+        D.save_checkpoint(out, _state(run), history, alpha_history, config, aug_rng)
+        if progress:
+            tqdm.write(_epoch_line(record, cfg.epochs), file=sys.stderr)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+    return SearchResult(derive_genome(run.model.op_weights(), cfg), history, out)
+
+
+def _state(run: _Run) -> dict:
+    return {"model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+            "w_opt": run.w_opt.state_dict(), "a_opt": run.a_opt.state_dict(), "sched": run.sched.state_dict()}
+
+
+def _load_state(run: _Run, ck: dict) -> None:
+    run.model.load_state_dict(ck["model"])
+    run.w_opt.load_state_dict(ck["w_opt"])
+    run.a_opt.load_state_dict(ck["a_opt"])
+    run.sched.load_state_dict(ck["sched"])
+
+
+def _run_config(dataset: Dataset, cfg: DartsConfig, run: _Run, data_spec: dict | None) -> dict:
+    """config.json: the resolved search config, the data recipe and the shapes."""
+    info = dataset.info
+    return {"schema_version": D.SCHEMA_VERSION, "darts": cfg.to_dict(),
+            "data": data_spec or {"name": info.name}, "dataset": info.name, "in_shape": list(info.in_shape),
+            "n_classes": info.n_classes, "event": info.event,
+            "resolved": {"device": run.device.type,
+                         "supernet_params": sum(p.numel() for p in run.model.weight_parameters())}}
+
+
+def _aug_rng(split) -> np.random.Generator | None:
+    """The numpy Generator a split augments with (ArraySplit.rng, possibly behind a view)."""
+    for obj in (split, getattr(split, "base", None)):
+        rng = getattr(obj, "rng", None)
+        if isinstance(rng, np.random.Generator):
+            return rng
+    return None
+
+
+def _epoch_line(r: dict, epochs: int) -> str:
+    nos = lambda s: "/".join(f"{v:.0f}" for v in s["spikes_per_cell"])  # noqa: E731
+    return (f"darts epoch {r['epoch']}/{epochs}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
+            f"valid loss {r['valid_loss']:.4f} acc {r['valid_acc']:.4f} | NoS/cell train {nos(r['train_nos'])} "
+            f"valid {nos(r['valid_nos'])} | {r['epoch_time']:.1f} s")

@@ -1,0 +1,211 @@
+"""MA-DARTS: a tiny search on digits moves the alphas, logs NoS per cell, exports a genome that trains;
+second-order gradients match the exact unrolled gradient; derive picks top-2 inputs and non-zero ops;
+a resumed search equals an uninterrupted one."""
+import json
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from msenas.cli import main
+from msenas.darts import (
+    DartsConfig, DartsRunError, Supernet, derive_genome, derive_motif, edge_list, read_alphas, read_nos, search,
+    skeleton,
+)
+from msenas.darts import bilevel
+from msenas.data import get_dataset
+from msenas.genome import io
+from msenas.nn.attention import ATTENTIONS
+from msenas.nn.monitor import SpikeMonitor
+from msenas.nn.network import build_network
+
+TINY = dict(n_cells=3, channels=4, n_nodes=2, batch_size=32, max_batches=4, max_valid_batches=2,
+            w_optimizer="adamw", w_lr=0.003, alpha_lr=0.003)
+
+
+def test_cli_search_moves_alphas_logs_nos_per_cell_and_exports_a_genome_that_trains(tmp_path, capsys):
+    from msenas.commands.inspect import summary
+    from msenas.train import TrainConfig, train
+
+    out = tmp_path / "run"
+    sets = [f"{k}={v}" for k, v in {**TINY, "max_batches": 6}.items()] + ["data.size=8"]
+    rc = main(["darts", "--dataset", "digits", "--epochs", "2", "--attention", "eca", "--out", str(out), "--quiet",
+               *[a for s in sets for a in ("--set", s)]])
+    assert rc == 0 and "derived genome" in capsys.readouterr().out
+
+    alphas = read_alphas(out)
+    first, last = alphas["history"][0], alphas["history"][-1]
+    assert [h["epoch"] for h in alphas["history"]] == [0, 1, 2]
+    for kind in ("normal", "reduce"):
+        moved = (torch.tensor(last[kind]) - torch.tensor(first[kind])).abs().max()
+        assert moved > 1e-3
+        assert torch.allclose(torch.tensor(last[kind]).sum(1), torch.ones(len(edge_list(2))))
+
+    records = read_nos(out)
+    assert [r["epoch"] for r in records] == [1, 2]
+    for r in records:
+        for split in ("train_nos", "valid_nos"):
+            per_cell = r[split]["spikes_per_cell"]
+            assert len(per_cell) == 3 and sum(per_cell) > 0 and per_cell[0] > 0
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["darts"]["attention"] == "eca" and config["data"]["options"] == {"size": 8}
+    g = io.load(out / "genome.json")
+    extras = json.loads((out / "genome.json").read_text())
+    assert extras["attention"] == "eca" and extras["search"]["epoch"] == 2
+    assert g.inputs == ((0,), (0, 1), (1, 2)) and g.reductions == (1, 2) and g.channels == 4
+    for cell in g.cells:
+        (m,) = cell.motifs
+        assert m.template == "darts" and m.n_nodes == 2
+        assert all(e.op.name != "zero" for e in m.edges)
+        for dst in (2, 3):
+            srcs = [e.src for e in m.edges if e.dst == dst]
+            assert len(srcs) == 2 and len(set(srcs)) == 2
+    assert "darts" in summary(g, (1, 8, 8), 10, 2, extras)
+
+    ds = get_dataset("digits", size=8)
+    cfg = TrainConfig(epochs=2, batch_size=64, T=2, lr=0.01, warmup_epochs=0.0, label_smoothing=0.0, device="cpu")
+    metrics = train(g, ds, cfg, tmp_path / "trained", progress=False)
+    h = metrics["history"]
+    assert h[1]["train_loss"] < h[0]["train_loss"]
+    assert metrics["final"]["test_acc"] > 0.2 and len(metrics["final"]["spikes_per_cell"]) == 3
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS.names() + ["cbam+temporal"])
+def test_supernet_runs_with_every_attention_and_counts_spikes_per_cell(attention):
+    cfg = DartsConfig(**{**TINY, "attention": attention})
+    torch.manual_seed(0)
+    net = Supernet(cfg, (2, 8, 8), 5)
+    x = torch.rand(2, 3, 2, 8, 8)                             # [T,B,C,H,W]
+    with SpikeMonitor(net) as mon:
+        logits = net(x)
+    assert logits.shape == (2, 3, 5)
+    assert len(mon.summary(3)["spikes_per_cell"]) == 3 and mon.total > 0
+    assert all(isinstance(c.attention, nn.Identity) == (attention == "none") for c in net.cells)
+    assert {id(p) for p in net.arch_parameters()}.isdisjoint(id(p) for p in net.weight_parameters())
+
+
+def test_derive_keeps_the_two_strongest_inputs_each_with_its_strongest_nonzero_op():
+    cfg = DartsConfig(n_cells=3, n_nodes=3)
+    col = {name: k for k, name in enumerate(cfg.ops)}
+    edges = edge_list(3)                                      # (0,2) (1,2) (0,3) (1,3) (2,3) (0,4) .. (3,4)
+    w = torch.full((len(edges), len(cfg.ops)), 0.01)
+    strong = {(0, 2): ("conv5x5", 0.05), (1, 2): ("maxpool3x3", 0.3),
+              (0, 3): ("avgpool3x3", 0.4), (1, 3): ("conv3x3", 0.2), (2, 3): ("identity", 0.5),
+              (1, 4): ("conv5x5", 0.5), (3, 4): ("conv3x3", 0.6)}
+    for e, (op, v) in strong.items():
+        w[edges.index(e), col[op]] = v
+    w[edges.index((0, 2)), col["zero"]] = 0.9                 # zero never wins
+    w[edges.index((2, 4)), col["zero"]] = 0.95                # nor makes an input strong
+    m = derive_motif(w, cfg)
+    got = [(e.src, e.dst, e.op.name) for e in m.edges]
+    assert got == [(0, 2, "conv5x5"), (1, 2, "maxpool3x3"), (0, 3, "avgpool3x3"), (2, 3, "identity"),
+                   (1, 4, "conv5x5"), (3, 4, "conv3x3")]
+    g = derive_genome({"normal": w, "reduce": w}, cfg)
+    assert g.cells[0].motifs[0] == m and g == skeleton(cfg, m, m)
+
+
+def test_a_one_op_supernet_computes_the_same_function_as_its_derived_network():
+    # one candidate op and one node: the softmax weight is 1 and both inputs are kept, so the
+    # derived genome is the supernet itself; copying the weights must give the same logits
+    cfg = DartsConfig(n_cells=3, channels=4, n_nodes=1, ops=("conv3x3",), T=2)
+    torch.manual_seed(0)
+    sup = Supernet(cfg, (1, 8, 8), 10).eval()
+    net = build_network(derive_genome(sup.op_weights(), cfg), (1, 8, 8), 10, T=2).eval()
+    state = {re.sub(r"\.edges\.(\d+)\.ops\.0\.", r".motifs.0.ops.\1.", k): v
+             for k, v in sup.state_dict().items() if not k.startswith("alphas_")}
+    net.load_state_dict(state)
+    x = torch.rand(4, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(sup(x), net(x), atol=1e-5)
+
+
+class _Smooth(nn.Module):
+    """A differentiable two-level model: softmax(a)-mixed tanh(linear) candidates."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.randn(3, dtype=torch.float64))
+        self.lins = nn.ModuleList(nn.Linear(4, 2).double() for _ in range(3))
+        self.bn = nn.BatchNorm1d(2).double()
+
+    def arch_parameters(self):
+        return [self.a]
+
+    def weight_parameters(self):
+        return list(self.lins.parameters()) + list(self.bn.parameters())
+
+    def forward(self, x):
+        w = torch.softmax(self.a, 0)
+        return self.bn(sum(w[k] * torch.tanh(lin(x)) for k, lin in enumerate(self.lins)))
+
+
+def _mse(model, batch):
+    return ((model(batch[0]) - batch[1]) ** 2).mean()
+
+
+def test_second_order_gradient_matches_the_exact_unrolled_gradient_and_restores_the_weights():
+    torch.manual_seed(0)
+    model = _Smooth().eval()                                  # eval: BN is a fixed affine map
+    gen = torch.Generator().manual_seed(1)
+    batch = lambda: tuple(torch.randn(16, d, generator=gen, dtype=torch.float64) for d in (4, 2))  # noqa: E731
+    tb, vb = batch(), batch()
+    xi, wd = 0.5, 0.01
+    names = [n for n, p in model.named_parameters() if n != "a"]
+    weights = model.weight_parameters()
+    before = [p.detach().clone() for p in weights]
+
+    g_train = torch.autograd.grad(_mse(model, tb), weights, create_graph=True)
+    unrolled = {n: p - xi * (g + wd * p) for n, p, g in zip(names, weights, g_train)}
+    val = _mse(lambda x: torch.func.functional_call(model, unrolled, (x,)), vb)
+    (exact,) = torch.autograd.grad(val, [model.a])
+
+    (approx,) = bilevel.second_order(model, _mse, tb, vb, xi=xi, weight_decay=wd)
+    (first,) = bilevel.first_order(model, _mse, vb)
+    assert torch.allclose(approx, exact, rtol=1e-4, atol=1e-7)
+    assert not torch.allclose(first, exact, rtol=1e-2)
+    assert all(torch.equal(p, b) for p, b in zip(weights, before))
+    (no_step,) = bilevel.second_order(model, _mse, tb, vb, xi=0.0)
+    assert torch.allclose(no_step, first)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_resumed_second_order_search_equals_an_uninterrupted_one(tmp_path):
+    ds = get_dataset("digits", size=8)
+    cfg = DartsConfig(**{**TINY, "epochs": 2, "order": "second", "attention": "temporal", "max_batches": 3})
+    full = search(ds, cfg, tmp_path / "full", progress=False)
+
+    def stop(record):
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        search(ds, cfg, tmp_path / "cut", progress=False, on_epoch_end=stop)
+    with pytest.raises(DartsRunError, match="already holds"):
+        search(ds, cfg, tmp_path / "cut", progress=False)
+    with pytest.raises(DartsRunError, match="alpha_lr"):
+        search(ds, cfg.replace(alpha_lr=0.1), tmp_path / "cut", resume=True, progress=False)
+    resumed = search(ds, cfg, tmp_path / "cut", resume=True, progress=False)
+
+    assert resumed.genome == full.genome
+    assert read_alphas(tmp_path / "cut") == read_alphas(tmp_path / "full")
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "epoch_time"} for r in rs]  # noqa: E731
+    assert strip(read_nos(tmp_path / "cut")) == strip(read_nos(tmp_path / "full"))
+    assert len(read_nos(tmp_path / "cut")) == 2
+
+
+def test_bad_options_exit_2_with_a_message_naming_the_field(tmp_path, capsys):
+    assert main(["darts", "--out", str(tmp_path / "a"), "--set", "n_nodes=0"]) == 2
+    assert "n_nodes" in capsys.readouterr().err
+    assert main(["darts", "--out", str(tmp_path / "b"), "--attention", "se"]) == 2
+    assert "attention" in capsys.readouterr().err
+    assert main(["darts", "--out", str(tmp_path / "c"), "--dataset", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["darts", "--out", str(tmp_path / "d"), "--resume"]) == 2
+    assert "resume" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["darts", "--out", str(tmp_path / "e"), "--set", "device=cuda", "--set", "n_cells=1"]) == 2
+        assert "device" in capsys.readouterr().err
