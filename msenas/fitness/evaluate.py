@@ -1,0 +1,100 @@
+"""evaluate(genome, probe, cfg, proxies) -> Record: one genome, every asked proxy, never raises.
+
+Each of cfg.repeats initialisations is seeded from (genome key, run seed,
+repeat index) inside a forked torch RNG, so a score does not depend on where
+or after what it runs; proxy values, spikes and ops are averaged over repeats.
+A network is dead when its last cell's representation is silent or constant
+(its RDM ranks nothing) at initialisation or, for few-step proxies, after the
+k steps, in any repeat: dead records carry their raw values but WORST_FITNESS.
+Spikes and synaptic ops are those of the network at initialisation.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from msenas.fitness.config import FitnessConfig
+from msenas.fitness.measure import init_seed, measure, train_steps
+from msenas.fitness.probe import ProbeData
+from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST, Proxy, ProxyContext, fidelity_of
+from msenas.fitness.rdm import is_dead
+from msenas.fitness.record import WORST_FITNESS, Record, failed_record
+from msenas.fitness.sahd import SAHD_FLOOR
+from msenas.genome import Genome, validate
+from msenas.nn.cost import complexity
+from msenas.nn.monitor import SpikeMonitor
+from msenas.nn.network import build_network
+
+
+def genome_key(genome: Genome) -> str:
+    """The genome's stable key, or a placeholder when it cannot even be serialised."""
+    from msenas.genome.io import key
+
+    try:
+        return key(genome)
+    except Exception:  # noqa: BLE001 - a malformed genome still gets a record
+        return "0" * 16
+
+
+def evaluate(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxies: tuple[str, ...]) -> Record:
+    """Score `genome` on every named proxy; failures and dead networks give WORST_FITNESS."""
+    t0 = time.perf_counter()
+    k = genome_key(genome)
+    fidelity = fidelity_of(tuple(proxies))
+    try:
+        rec = _evaluate(genome, k, probe, cfg, tuple(proxies))
+    except Exception as e:  # noqa: BLE001 - includes torch's out-of-memory RuntimeError
+        rec = failed_record(k, _one_line(e), fidelity)
+    rec.wall_time = time.perf_counter() - t0
+    return rec
+
+
+def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, names: tuple[str, ...]) -> Record:
+    validate(genome)
+    specs = [PROXIES.get(n) for n in names]
+    cost = complexity(genome, probe.in_shape, probe.n_classes, cfg.T)
+    ctx = ProxyContext(probe.target, cfg.metric, cfg.correlation, cfg.readout, cost.params)
+    runs = [_repeat(genome, key, r, probe, cfg, specs, ctx) for r in range(cfg.repeats)]
+    raw = {n: _finite(float(np.mean([values[n] for values, _, _ in runs]))) for n in names}
+    dead = any(d for _, _, d in runs)
+    spikes = [s for _, s, _ in runs]
+    few = any(s.fidelity == FEW_STEP for s in specs)
+    return Record(
+        key=key, fitness=WORST_FITNESS if dead else (raw[names[0]] if names else 0.0),
+        proxies=raw, dead=dead, error=None,
+        spikes=float(np.mean([s["spikes"] for s in spikes])),
+        spikes_per_cell=[float(v) for v in np.mean([s["spikes_per_cell"] for s in spikes], axis=0)],
+        sops=float(np.mean([s["sops"] for s in spikes])),
+        params=int(cost.params), macs=int(cost.macs), wall_time=0.0,
+        fidelity=FEW_STEP if few else ZERO_COST,
+    )
+
+
+def _repeat(genome: Genome, key: str, r: int, probe: ProbeData, cfg: FitnessConfig, specs: list[Proxy],
+            ctx: ProxyContext) -> tuple[dict[str, float], dict, bool]:
+    """One seeded initialisation: (proxy values, spike summary at init, dead flag)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed(key, probe.seed, r))
+        net = build_network(genome, probe.in_shape, probe.n_classes, cfg.T)
+    monitor = SpikeMonitor(net)
+    m0 = measure(net, probe, cfg.T, any(s.needs_kernel for s in specs), monitor)
+    dead = is_dead(m0.cell_counts[-1], cfg.metric)
+    values = {s.name: s.fn(m0, ctx) for s in specs if s.fidelity == ZERO_COST}
+    if any(s.fidelity == FEW_STEP for s in specs):
+        train_steps(net, probe, cfg.T, cfg.steps, cfg.batch_size, cfg.lr)
+        m1 = measure(net, probe, cfg.T)
+        dead = dead or is_dead(m1.cell_counts[-1], cfg.metric)
+        values.update({s.name: s.fn(m1, ctx) for s in specs if s.fidelity == FEW_STEP})
+    return values, monitor.summary(len(probe.y)), dead
+
+
+def _finite(v: float) -> float:
+    """Proxy values are never NaN or infinite: those become the SAHD floor (worst)."""
+    return v if math.isfinite(v) else SAHD_FLOOR
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}".split())[:500]

@@ -1,0 +1,121 @@
+"""Run a network on the probe and turn what it did into a plain `Measurement` (torch side).
+
+Representations: the spike counts over T that a fresh LIF neuron (the network's
+neuron constants) emits on each cell's output, i.e. what the next layer
+receives; for the last cell these are exactly the head neuron's spikes.
+BatchNorm uses batch statistics (train mode) at every fidelity, so a freshly
+initialised network and one trained for a few steps are read the same way.
+"""
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional
+from spikingjelly.activation_based.neuron import BaseNode
+from torch import nn
+
+from msenas.fitness.probe import ProbeData
+from msenas.fitness.proxies import Measurement
+from msenas.fitness.sahd import layer_kernel
+from msenas.nn.monitor import SpikeMonitor
+from msenas.nn.neurons import NeuronParams, make_neuron
+
+
+def init_seed(key: str, run_seed: int, repeat: int) -> int:
+    """Torch seed of one initialisation, from the genome key, the run seed and the repeat index."""
+    return int(np.random.SeedSequence([int(key, 16), int(run_seed), int(repeat)]).generate_state(1)[0])
+
+
+def time_major(x: np.ndarray, T: int) -> torch.Tensor:
+    """Numpy batch [B,C,H,W] or [B,T,C,H,W] -> float tensor [T,B,C,H,W]."""
+    from msenas.data import to_time_major
+
+    return to_time_major(torch.tensor(x, dtype=torch.float32), T)
+
+
+class KernelHooks:
+    """Context manager: accumulates per-LIF-layer SAHD statistics over the forwards it sees."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.stats: dict[str, list] = {}   # layer name -> [A [B,B], n [B], N]
+        self._handles: list = []
+
+    def __enter__(self) -> "KernelHooks":
+        for name, mod in self.model.named_modules():
+            if isinstance(mod, BaseNode):
+                self._handles.append(mod.register_forward_hook(self._hook(name, mod)))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+
+    def _hook(self, name: str, mod: BaseNode):
+        def hook(_mod, _inp, out):
+            s = out.detach()
+            s = s.transpose(0, 1) if mod.step_mode == "m" else s   # [B, (T,) C, H, W]
+            x = (s.flatten(1) > 0).float()                         # [B, n_neurons]; sums exact below 2^24
+            st = self.stats.setdefault(name, [0.0, 0.0, 0])
+            st[0] = st[0] + (x @ x.T).double().numpy()
+            st[1] = st[1] + x.sum(1).double().numpy()
+            st[2] += x.shape[1]
+        return hook
+
+    def kernel(self) -> np.ndarray | None:
+        """Layer-averaged SAHD kernel [B,B], or None when the network has no LIF layer."""
+        ks = [layer_kernel(A, n, N) for A, n, N in self.stats.values()]
+        return np.mean(ks, axis=0) if ks else None
+
+
+def readout_counts(cells: list[torch.Tensor], neuron: NeuronParams = NeuronParams()) -> list[np.ndarray]:
+    """Per cell output [T,B,C,H,W]: spike counts over T of a fresh LIF -> [B, C*H*W]."""
+    lif = make_neuron("lif", neuron, "m")
+    out = []
+    for c in cells:
+        functional.reset_net(lif)
+        out.append(lif(c).sum(0).flatten(1).numpy())
+    functional.reset_net(lif)
+    return out
+
+
+@torch.no_grad()
+def measure(net: nn.Module, probe: ProbeData, T: int, kernel: bool = False,
+            monitor: SpikeMonitor | None = None) -> Measurement:
+    """One no-grad forward of the probe batch: spike counts per cell, logits, SAHD kernel."""
+    net.train()                                       # BN on batch statistics (see module docstring)
+    x = time_major(probe.x, T)                        # [T,N,C,H,W]
+    hooks = KernelHooks(net) if kernel else None
+    with ExitStack() as stack:
+        for ctx in (hooks, monitor):
+            if ctx is not None:
+                stack.enter_context(ctx)
+        logits, cells = net.forward_features(x)       # [T,N,K], [[T,N,C,H,W], ...]
+    functional.reset_net(net)
+    return Measurement(
+        cell_counts=readout_counts(cells),
+        logits=logits.float().mean(0).numpy().astype(np.float64),
+        labels=probe.y,
+        kernel=hooks.kernel() if hooks is not None else None,
+    )
+
+
+def train_steps(net: nn.Module, probe: ProbeData, T: int, steps: int, batch_size: int, lr: float) -> float:
+    """`steps` Adam steps (CE of mean-over-T logits) on the fixed batches; returns the last loss."""
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    loss = torch.tensor(float("nan"))
+    for s in range(steps):
+        sl = slice(s * batch_size, (s + 1) * batch_size)
+        x = time_major(probe.train_x[sl], T)          # [T,B,C,H,W]
+        y = torch.tensor(probe.train_y[sl])            # [B]
+        loss = F.cross_entropy(net(x).mean(0), y)      # [B,K] -> scalar
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        functional.reset_net(net)
+    return float(loss.detach())

@@ -1,0 +1,113 @@
+"""The proxy registry: name -> (fidelity, function of a measured network). Pure numpy.
+
+A proxy reads a `Measurement` (what one forward pass of the probe showed) and
+returns a float, higher is better. Zero-cost proxies read the network at
+initialisation; few-step proxies read it after `FitnessConfig.steps` Adam
+steps. Register a new one with `@register_proxy(name, fidelity)`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import logsumexp
+
+from msenas.fitness.rdm import readout_score
+from msenas.fitness.sahd import sahd_score
+from msenas.registry import Registry
+
+ZERO_COST = "zero-cost"
+FEW_STEP = "few-step"
+
+
+@dataclass
+class Measurement:
+    """What one forward pass of the probe batch showed (plain numpy)."""
+
+    cell_counts: list[np.ndarray]   # per cell [N, C*H*W] spike counts over T at the cell output
+    logits: np.ndarray              # [N, K] logits averaged over T
+    labels: np.ndarray              # [N]
+    kernel: np.ndarray | None = None  # [N, N] layer-averaged SAHD kernel, when asked for
+
+
+@dataclass(frozen=True)
+class ProxyContext:
+    """The run-level inputs proxies need besides the measurement."""
+
+    target: np.ndarray   # [N, N] target RDM
+    metric: str
+    correlation: str
+    readout: str
+    params: int
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A registered proxy: its fidelity, whether it needs the SAHD kernel, and its function."""
+
+    name: str
+    fidelity: str
+    fn: Callable[[Measurement, ProxyContext], float]
+    needs_kernel: bool = False
+
+
+PROXIES: Registry = Registry("proxy")
+
+
+def register_proxy(name: str, fidelity: str, needs_kernel: bool = False):
+    """Decorator: register fn(measurement, context) -> float under `name`."""
+    if fidelity not in (ZERO_COST, FEW_STEP):
+        raise ValueError(f"proxy {name!r}: fidelity must be {ZERO_COST!r} or {FEW_STEP!r}")
+
+    def deco(fn):
+        PROXIES.register(name)(Proxy(name, fidelity, fn, needs_kernel))
+        return fn
+    return deco
+
+
+def _rdm(m: Measurement, ctx: ProxyContext) -> float:
+    return readout_score(m.cell_counts, ctx.target, ctx.metric, ctx.correlation, ctx.readout)
+
+
+@register_proxy("rdm", ZERO_COST)
+def rdm_at_init(m: Measurement, ctx: ProxyContext) -> float:
+    """RDM fitness at initialisation (MSE-NAS arXiv 2304.10749; RSA, Kriegeskorte et al. 2008)."""
+    return _rdm(m, ctx)
+
+
+@register_proxy("rdm_k", FEW_STEP)
+def rdm_after_steps(m: Measurement, ctx: ProxyContext) -> float:
+    """RDM fitness after k training steps (MSE-NAS RDM at a higher fidelity, SPEC 3.0/3.1)."""
+    return _rdm(m, ctx)
+
+
+@register_proxy("sahd", ZERO_COST, needs_kernel=True)
+def sahd(m: Measurement, ctx: ProxyContext) -> float:
+    """log|det| of the sparsity-aware Hamming kernel (SNASNet, Kim et al. ECCV 2022)."""
+    return sahd_score(m.kernel)
+
+
+@register_proxy("log_params", ZERO_COST)
+def log_params(m: Measurement, ctx: ProxyContext) -> float:
+    """Natural log of the trainable parameter count (the size baseline of SPEC 3.0)."""
+    return math.log(max(1, ctx.params))
+
+
+@register_proxy("probe_loss", FEW_STEP)
+def probe_loss(m: Measurement, ctx: ProxyContext) -> float:
+    """Negated cross-entropy on the probe after k steps (cheap-training baseline, SPEC 3.3)."""
+    logp = m.logits - logsumexp(m.logits, axis=1, keepdims=True)   # [N, K]
+    return float(logp[np.arange(len(m.labels)), m.labels].mean())
+
+
+@register_proxy("probe_acc", FEW_STEP)
+def probe_acc(m: Measurement, ctx: ProxyContext) -> float:
+    """Probe accuracy after k steps (cheap-training baseline, SPEC 3.3)."""
+    return float((m.logits.argmax(axis=1) == m.labels).mean())
+
+
+def fidelity_of(names: tuple[str, ...]) -> str:
+    """FEW_STEP when any of the named proxies needs training, else ZERO_COST."""
+    return FEW_STEP if any(PROXIES.get(n).fidelity == FEW_STEP for n in names) else ZERO_COST

@@ -1,0 +1,45 @@
+"""The plain result of one genome evaluation: picklable, JSON-able via dataclasses.asdict."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+WORST_FITNESS = -1.0e9  # fitness of a failed or dead genome: finite, below every real fitness
+
+
+@dataclass
+class Record:
+    """Raw proxy values, the fitness, costs and spike counts of one genome."""
+
+    key: str
+    fitness: float                 # higher is better; WORST_FITNESS when failed or dead
+    proxies: dict[str, float]      # raw value of every proxy computed
+    dead: bool                     # the last cell's representation was silent or constant
+    error: str | None              # "ExceptionType: message" when the evaluation failed
+    spikes: float                  # spikes per probe sample at initialisation (total)
+    spikes_per_cell: list[float] = field(default_factory=list)
+    sops: float = 0.0              # measured synaptic ops per sample at initialisation
+    params: int = 0
+    macs: int = 0                  # dense MACs per sample and time step
+    wall_time: float = 0.0         # seconds
+    fidelity: str = "zero-cost"    # which proxies were computed: "zero-cost" or "few-step"
+
+    @property
+    def ok(self) -> bool:
+        """Neither failed nor dead: its proxy values can be ranked."""
+        return self.error is None and not self.dead
+
+    def to_dict(self) -> dict:
+        """Plain dict (dataclasses.asdict)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        """Inverse of to_dict."""
+        return cls(**d)
+
+
+def failed_record(key: str, error: str, fidelity: str, wall_time: float = 0.0) -> Record:
+    """The record of a genome whose evaluation raised or whose worker died."""
+    return Record(key=key, fitness=WORST_FITNESS, proxies={}, dead=False, error=error, spikes=0.0,
+                  spikes_per_cell=[], sops=0.0, params=0, macs=0, wall_time=wall_time, fidelity=fidelity)

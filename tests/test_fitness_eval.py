@@ -1,0 +1,165 @@
+"""Serial evaluation of real tiny networks on digits: records, dead networks, failures, engine."""
+import dataclasses
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from msenas.data import DataError, get_dataset
+from msenas.fitness import WORST_FITNESS, CalibrationError, FitnessConfig
+from msenas.fitness.engine import FitnessEngine, make_engine
+from msenas.fitness.evaluate import evaluate
+from msenas.fitness.executors import SerialEvaluator
+from msenas.fitness.probe import make_probe
+from msenas.fitness.rdm import categorical_rdm
+from msenas.genome import Cell, Op, get_space, instantiate, key, sample
+from msenas.nn.cost import complexity
+
+SMALL = dict(T=2, per_class=3, steps=2, batch_size=16, calibration=4)
+ALL = ("rdm", "sahd", "log_params", "rdm_k", "probe_loss", "probe_acc")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return get_dataset("digits", T=2, seed=0, size=12)
+
+
+@pytest.fixture(scope="module")
+def probe(digits):
+    return make_probe(digits, FitnessConfig(**SMALL), seed=0)
+
+
+@pytest.fixture(scope="module")
+def genomes():
+    rng = np.random.default_rng(7)
+    return [sample(get_space("tiny"), rng) for _ in range(4)]
+
+
+def silent_last_cell(g):
+    """The genome with its last cell replaced by a motif of 'zero' ops: the output never spikes."""
+    zero = Cell((instantiate("chain", 2, [Op("zero"), Op("zero")]),))
+    return dataclasses.replace(g, cells=g.cells[:-1] + (zero,))
+
+
+def without_wall_time(rec):
+    d = rec.to_dict()
+    d.pop("wall_time")
+    return d
+
+
+def test_probe_is_stratified_and_few_step_batches_exclude_it(probe, digits):
+    assert probe.x.shape == (30, 1, 12, 12) and np.array_equal(probe.y, np.repeat(np.arange(10), 3))
+    assert probe.train_x.shape == (2 * 16, 1, 12, 12)
+    assert np.array_equal(probe.target, categorical_rdm(probe.y))
+    flat = lambda a: {a[i].tobytes() for i in range(len(a))}  # noqa: E731
+    assert not flat(probe.x) & flat(probe.train_x)
+
+
+def test_record_holds_every_proxy_costs_and_spikes(probe, genomes):
+    g = genomes[0]
+    rec = evaluate(g, probe, FitnessConfig(**SMALL), ALL)
+    assert rec.error is None and rec.key == key(g) and rec.fidelity == "few-step"
+    assert set(rec.proxies) == set(ALL) and all(math.isfinite(v) for v in rec.proxies.values())
+    assert rec.params == complexity(g, (1, 12, 12), 10, 2).params
+    assert math.log(rec.params) == pytest.approx(rec.proxies["log_params"])
+    assert len(rec.spikes_per_cell) == g.n_cells and rec.spikes >= sum(rec.spikes_per_cell) > 0
+    assert rec.sops > 0 and rec.wall_time > 0 and -1 <= rec.proxies["rdm"] <= 1
+    assert 0 <= rec.proxies["probe_acc"] <= 1 and rec.proxies["probe_loss"] < 0
+    back = pickle.loads(pickle.dumps(rec))
+    assert back == rec and json.loads(json.dumps(rec.to_dict())) == rec.to_dict()
+
+
+def test_evaluation_is_reproducible_and_seeded_by_the_run_seed(digits, probe, genomes):
+    cfg = FitnessConfig(**SMALL)
+    a = evaluate(genomes[1], probe, cfg, ("rdm", "sahd"))
+    b = evaluate(genomes[1], probe, cfg, ("rdm", "sahd"))
+    other = evaluate(genomes[1], make_probe(digits, cfg, seed=5), cfg, ("rdm", "sahd"))
+    assert without_wall_time(a) == without_wall_time(b)
+    assert a.proxies != other.proxies
+    zero_cost = evaluate(genomes[1], probe, cfg, ("rdm",))
+    assert zero_cost.fidelity == "zero-cost" and list(zero_cost.proxies) == ["rdm"]
+
+
+def test_repeats_average_several_initialisations(probe, genomes):
+    one = evaluate(genomes[2], probe, FitnessConfig(**SMALL), ("rdm",))
+    three = evaluate(genomes[2], probe, FitnessConfig(**{**SMALL, "repeats": 3}), ("rdm",))
+    assert one.proxies["rdm"] != three.proxies["rdm"] and -1 <= three.proxies["rdm"] <= 1
+
+
+def test_dead_network_is_flagged_worst_and_never_nan(probe, genomes):
+    g = silent_last_cell(genomes[0])
+    rec = evaluate(g, probe, FitnessConfig(**SMALL), ALL)
+    assert rec.dead and rec.error is None and rec.fitness == WORST_FITNESS
+    assert rec.proxies["rdm"] == -1.0 and all(math.isfinite(v) for v in rec.proxies.values())
+    engine = FitnessEngine(FitnessConfig(**{**SMALL, "proxy": "rdm"}), SerialEvaluator(probe, FitnessConfig(**SMALL)))
+    assert engine.score([g])[0].fitness == WORST_FITNESS
+
+
+def test_a_failing_genome_is_recorded_and_the_batch_goes_on(probe, genomes):
+    broken = dataclasses.replace(genomes[0], channels=0)
+    recs = SerialEvaluator(probe, FitnessConfig(**SMALL)).map([genomes[1], broken, genomes[2]], ("rdm", "log_params"))
+    assert [r.error is None for r in recs] == [True, False, True]
+    assert recs[1].fitness == WORST_FITNESS and "channels" in recs[1].error and not recs[1].ok
+
+
+def test_single_proxy_engine_uses_the_raw_value(probe, genomes):
+    cfg = FitnessConfig(**{**SMALL, "proxy": "log_params"})
+    engine = FitnessEngine(cfg, SerialEvaluator(probe, cfg))
+    assert not engine.needs_calibration()
+    recs = engine.score(genomes[:2])
+    assert [r.fitness for r in recs] == [r.proxies["log_params"] for r in recs]
+
+
+def test_composite_engine_calibrates_scores_and_resumes_identically(probe, genomes):
+    cfg = FitnessConfig(**{**SMALL, "proxy": "rdm_params"})
+    engine = FitnessEngine(cfg, SerialEvaluator(probe, cfg))
+    assert engine.needs_calibration()
+    with pytest.raises(CalibrationError):
+        engine.score(genomes[:1])
+    engine.calibrate(genomes)
+    first = engine.score(genomes[:3])
+    assert all(0 <= r.fitness <= 1 for r in first)
+    state = json.loads(json.dumps(engine.state_dict()))
+    resumed = FitnessEngine(cfg, SerialEvaluator(probe, cfg))
+    resumed.load_state_dict(state)
+    assert not resumed.needs_calibration()
+    assert [r.fitness for r in resumed.score(genomes[:3])] == [r.fitness for r in first]
+    other = FitnessEngine(FitnessConfig(**{**SMALL, "proxy": "sahd_params"}), SerialEvaluator(probe, cfg))
+    with pytest.raises(CalibrationError, match="saved for composite"):
+        other.load_state_dict(state)
+
+
+def test_promotion_gives_few_step_proxies_only_to_the_best_fraction(probe, genomes):
+    cfg = FitnessConfig(**{**SMALL, "proxy": "rdm_k_acc_params", "promote": 0.5})
+    engine = FitnessEngine(cfg, SerialEvaluator(probe, cfg))
+    engine.calibrate(genomes)
+    recs = engine.score(genomes)
+    promoted = [i for i, r in enumerate(recs) if r.fidelity == "few-step"]
+    assert len(promoted) == 2 and all("probe_acc" in recs[i].proxies for i in promoted)
+    rest = [i for i in range(4) if i not in promoted]
+    assert all(set(recs[i].proxies) == {"log_params"} for i in rest)
+    by_zero = [engine.calibration.percentile("log_params", r.proxies["log_params"]) for r in recs]
+    assert min(by_zero[i] for i in promoted) >= max([by_zero[i] for i in rest if recs[i].ok], default=0)
+    assert all(recs[i].fitness <= max(recs[j].fitness for j in promoted) for i in rest)
+
+
+def test_make_engine_with_a_user_target_rdm(tmp_path):
+    labels = np.repeat(np.arange(10), 2)
+    np.save(tmp_path / "target.npy", categorical_rdm(labels) * 2.0)
+    cfg = FitnessConfig(**{**SMALL, "per_class": 2, "proxy": "rdm", "target": str(tmp_path / "target.npy")})
+    engine = make_engine(cfg, dataset="digits", data_options={"size": 8}, seed=0)
+    g = sample(get_space("tiny"), np.random.default_rng(0))
+    assert math.isfinite(engine.score([g])[0].fitness)
+    engine.close()
+    with pytest.raises(DataError, match="unknown dataset"):
+        make_engine(cfg, dataset="mnist-please")
+
+
+def test_event_frames_are_evaluated_time_major():
+    cfg = FitnessConfig(**{**SMALL, "per_class": 2, "steps": 1})
+    probe = make_probe(get_dataset("digits-dvs", T=2, seed=0, size=8), cfg, seed=0)
+    assert probe.x.shape == (20, 2, 2, 8, 8)
+    rec = evaluate(sample(get_space("tiny"), np.random.default_rng(3)), probe, cfg, ("rdm", "probe_acc"))
+    assert rec.error is None and set(rec.proxies) == {"rdm", "probe_acc"}

@@ -1,0 +1,156 @@
+"""Ray evaluators: same records as serial, failures and dead workers recorded, real head node."""
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+from msenas.errors import MsenasError
+from msenas.fitness import WORST_FITNESS, FitnessConfig
+from msenas.fitness.engine import make_engine
+from msenas.fitness.executors import ClusterError, RayEvaluator, SerialEvaluator
+from msenas.fitness.probe import make_probe
+from msenas.genome import get_space, sample
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+CFG = FitnessConfig(T=2, per_class=3, steps=2, batch_size=16)
+NAMES = ("rdm", "sahd", "log_params", "rdm_k", "probe_acc")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def crash_on_13_channels():
+    """The real evaluate, except that a genome with 13 channels kills its worker process (fault injection)."""
+    def evaluate_or_crash(g, probe, cfg, proxies):
+        import os
+
+        from msenas.fitness.evaluate import evaluate
+
+        if g.channels == 13:
+            os._exit(3)  # what an out-of-memory kill looks like to Ray
+        return evaluate(g, probe, cfg, proxies)
+    return evaluate_or_crash
+
+
+def plain(records):
+    out = []
+    for r in records:
+        d = r.to_dict()
+        d.pop("wall_time")
+        out.append(d)
+    return out
+
+
+@pytest.fixture(scope="module")
+def probe():
+    from msenas.data import get_dataset
+
+    return make_probe(get_dataset("digits", T=2, seed=0, size=12), CFG, seed=0)
+
+
+@pytest.fixture(scope="module")
+def genomes():
+    rng = np.random.default_rng(11)
+    return [sample(get_space("tiny"), rng) for _ in range(4)]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def evaluator(local_ray, probe):
+    ev = RayEvaluator(probe, CFG, workers=2, retries=1, evaluate_fn=crash_on_13_channels())
+    yield ev
+    ev.close()
+
+
+def test_ray_and_serial_give_identical_records(evaluator, probe, genomes):
+    serial = SerialEvaluator(probe, CFG).map(genomes, NAMES)
+    remote = evaluator.map(genomes, NAMES)
+    assert evaluator.workers == 2
+    assert plain(remote) == plain(serial) and all(r.error is None for r in remote)
+
+
+def test_raising_genome_and_dying_worker_do_not_stop_the_batch(evaluator, probe, genomes):
+    broken = dataclasses.replace(genomes[0], channels=0)      # evaluation raises GenomeError
+    crashing = dataclasses.replace(genomes[1], channels=13)   # its worker dies on every attempt
+    recs = evaluator.map([genomes[2], broken, crashing, genomes[3]], ("rdm", "log_params"))
+    assert "GenomeError" in recs[1].error and recs[1].fitness == WORST_FITNESS
+    assert "worker died 2 times" in recs[2].error and recs[2].fitness == WORST_FITNESS
+    assert recs[0].error is None and recs[3].error is None
+    serial = SerialEvaluator(probe, CFG).map([genomes[2], genomes[3]], ("rdm", "log_params"))
+    assert plain([recs[0], recs[3]]) == plain(serial)
+    again = evaluator.map(genomes[:2], ("log_params",))     # the replaced workers keep serving
+    assert all(r.error is None for r in again)
+
+
+def test_unreachable_cluster_address_is_a_one_line_user_error(probe):
+    port = free_port()
+    t0 = time.perf_counter()
+    with pytest.raises(ClusterError) as info:
+        RayEvaluator(probe, CFG, address=f"127.0.0.1:{port}")
+    msg = str(info.value)
+    assert isinstance(info.value, MsenasError) and f"127.0.0.1:{port}" in msg and "\n" not in msg
+    assert time.perf_counter() - t0 < 10
+    with pytest.raises(ClusterError, match="expected host:port"):
+        RayEvaluator(probe, CFG, address="no-port-here")
+    with pytest.raises(ClusterError, match="cannot reach Ray cluster"):   # what `msenas search --address` calls
+        make_engine(CFG, dataset="digits", data_options={"size": 8}, address=f"127.0.0.1:{port}")
+
+
+def test_evaluates_through_a_real_head_node_on_loopback(probe, genomes):
+    import ray
+
+    ray.shutdown()                                             # leave the module's local session
+    port = free_port()
+    temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")          # short: Ray's socket paths have a length limit
+    ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
+    cmd = [ray_bin, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+           "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}",
+           f"--dashboard-agent-listen-port={free_port()}",
+           f"--dashboard-agent-grpc-port={free_port()}", f"--runtime-env-agent-port={free_port()}",
+           f"--metrics-export-port={free_port()}"]
+    head = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    ev = None
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert head.poll() is None and time.time() < deadline, "ray head node did not start"
+                time.sleep(0.5)
+        ev = RayEvaluator(probe, CFG, workers=1, address=f"127.0.0.1:{port}")
+        assert ray.get_runtime_context().gcs_address.endswith(f":{port}")
+        recs = ev.map(genomes[:2], ("rdm", "log_params"))
+        assert plain(recs) == plain(SerialEvaluator(probe, CFG).map(genomes[:2], ("rdm", "log_params")))
+    finally:
+        if ev is not None:
+            ev.close()
+        ray.shutdown()
+        head.send_signal(signal.SIGTERM)                       # `ray start --block` stops the node it started
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)                # the process group this test created
+            head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
