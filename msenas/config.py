@@ -23,7 +23,7 @@ from msenas.errors import MsenasError
 from msenas.fitness.config import FitnessConfig
 
 ALGORITHMS = ("auto", "ga", "mu_plus_lambda", "nsga2")
-DIGITS_CALIBRATION = 20  # the embedded default calibrates on fewer genomes than FitnessConfig's 50 (minutes on 2 cores)
+DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits, the setting the default fitness was chosen on
 OBJECTIVES = ("fitness", "spikes", "sops", "params", "macs")  # "fitness" is maximised, the others minimised
 
 
@@ -254,8 +254,8 @@ class RunConfig:
     seed: int = 0
     out_dir: str = "runs"              # run folders are created inside it (unless --out names one)
     space: str = "tiny"
-    data: DataConfig = field(default_factory=DataConfig)
-    fitness: FitnessConfig = field(default_factory=lambda: FitnessConfig(calibration=DIGITS_CALIBRATION))
+    data: DataConfig = field(default_factory=lambda: DataConfig(options=DIGITS_OPTIONS))
+    fitness: FitnessConfig = field(default_factory=FitnessConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
