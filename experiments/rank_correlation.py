@@ -9,7 +9,7 @@ against log(params). Per-genome results live in OUT/genomes/*.json, so an
 interrupted run resumes and a proxy added later does not retrain anything.
 
   python experiments/rank_correlation.py run --space fixed --n 30 --out results/rank/fixed
-  python experiments/rank_correlation.py report results/rank/fixed results/rank/tiny --md docs/rank_correlation.md
+  python experiments/rank_correlation.py report results/rank/fixed results/rank/tiny --md results/rank/tables.md
 """
 from __future__ import annotations
 
