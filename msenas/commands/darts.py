@@ -21,8 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve(args: argparse.Namespace):
     """(DartsConfig, DataSpec) from --set, --epochs, --attention, --dataset and --data-dir."""
-    from msenas.darts import DartsConfig, DartsConfigError
-    from msenas.data import DataError
+    from msenas.darts import DartsConfig
     from msenas.train.config import DataSpec, parse_overrides
 
     fields, data_fields = parse_overrides(args.overrides)
@@ -30,13 +29,7 @@ def resolve(args: argparse.Namespace):
         fields["epochs"] = args.epochs
     if args.attention is not None:
         fields["attention"] = args.attention
-    cfg = DartsConfig.from_dict(fields)
-    seed = data_fields.pop("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise DartsConfigError(f"data.seed: expected an integer, got {seed!r}")
-    if args.data_dir is not None and not Path(args.data_dir).exists():
-        raise DataError(f"--data-dir: {args.data_dir} does not exist")
-    return cfg, DataSpec(args.dataset, args.data_dir, seed, data_fields)
+    return DartsConfig.from_dict(fields), DataSpec.from_cli(args.dataset, args.data_dir, data_fields)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -43,20 +43,12 @@ def read_genome(path_arg: str):
 
 def resolve(dataset: str, args: argparse.Namespace):
     """(TrainConfig, DataSpec) from --set, --epochs, --dataset and --data-dir."""
-    from msenas.data import DataError
-    from msenas.train.config import DataSpec, TrainConfig, TrainConfigError, parse_overrides
+    from msenas.train.config import DataSpec, TrainConfig, parse_overrides
 
     train_fields, data_fields = parse_overrides(args.overrides)
     if args.epochs is not None:
         train_fields["epochs"] = args.epochs
-    cfg = TrainConfig.from_dict(train_fields)
-    seed = data_fields.pop("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TrainConfigError(f"data.seed: expected an integer, got {seed!r}")
-    if args.data_dir is not None and not Path(args.data_dir).exists():
-        raise DataError(f"--data-dir: {args.data_dir} does not exist")
-    data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
-    return cfg, DataSpec(dataset, data_dir, seed, data_fields)
+    return TrainConfig.from_dict(train_fields), DataSpec.from_cli(dataset, args.data_dir, data_fields)
 
 
 def train_and_report(genome, dataset: str, args: argparse.Namespace, banner: str | None = None) -> int:

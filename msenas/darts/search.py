@@ -25,7 +25,7 @@ from msenas.darts import folder as D
 from msenas.darts.config import DartsConfig, DartsConfigError
 from msenas.darts.derive import derive_genome
 from msenas.darts.supernet import Supernet
-from msenas.data import Dataset, labels_of, make_loader, stratified_split, to_time_major
+from msenas.data import Dataset, augmentation_rng, labels_of, make_loader, stratified_split, to_time_major
 from msenas.data.base import SplitView
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
@@ -167,7 +167,7 @@ def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: b
     run = _start(dataset, cfg)
     w_split, a_split = split_train(dataset, cfg)
     config = _run_config(dataset, cfg, run, data_spec)
-    aug_rng = _aug_rng(dataset.train)
+    aug_rng = augmentation_rng(dataset.train)
     history, alpha_history = [], [D.alpha_entry(0, run.model.op_weights())]
     if resume:
         ck = D.load_checkpoint(out, config, aug_rng)
@@ -222,14 +222,6 @@ def _run_config(dataset: Dataset, cfg: DartsConfig, run: _Run, data_spec: dict |
             "resolved": {"device": run.device.type,
                          "supernet_params": sum(p.numel() for p in run.model.weight_parameters())}}
 
-
-def _aug_rng(split) -> np.random.Generator | None:
-    """The numpy Generator a split augments with (ArraySplit.rng, possibly behind a view)."""
-    for obj in (split, getattr(split, "base", None)):
-        rng = getattr(obj, "rng", None)
-        if isinstance(rng, np.random.Generator):
-            return rng
-    return None
 
 
 def _epoch_line(r: dict, epochs: int) -> str:

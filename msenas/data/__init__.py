@@ -5,6 +5,7 @@ cifar10dvs, dvsgesture, digits-dvs (event frames [T,2,H,W]).
 """
 from msenas.data.base import (
     DATASETS,
+    augmentation_rng,
     DataError,
     Dataset,
     DatasetInfo,
@@ -23,6 +24,7 @@ from msenas.data import static as _static  # noqa: F401  (registers the static d
 
 __all__ = [
     "DATASETS",
+    "augmentation_rng",
     "DataError",
     "Dataset",
     "DatasetInfo",

@@ -150,6 +150,15 @@ class SplitView(TorchDataset):
         return _plain_getter(self.base)(int(self.indices[i]))
 
 
+def augmentation_rng(split: TorchDataset) -> np.random.Generator | None:
+    """The numpy Generator a split augments with (its .rng, possibly behind a view), if any."""
+    for obj in (split, getattr(split, "base", None)):
+        rng = getattr(obj, "rng", None)
+        if isinstance(rng, np.random.Generator):
+            return rng
+    return None
+
+
 def labels_of(split: TorchDataset) -> np.ndarray:
     """Labels of every item of a split, [N] int64 (uses ``targets`` when present)."""
     targets = getattr(split, "targets", None)

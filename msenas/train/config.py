@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from msenas.errors import MsenasError
@@ -102,6 +103,19 @@ class DataSpec:
         if not isinstance(d, Mapping) or not isinstance(d.get("name"), str):
             raise TrainConfigError(f"data: expected an object with a dataset name, got {d!r}")
         return cls(d["name"], d.get("data_dir"), int(d.get("seed", 0)), dict(d.get("options") or {}))
+
+    @classmethod
+    def from_cli(cls, name: str, data_dir: str | None, fields: Mapping[str, Any]) -> "DataSpec":
+        """From a command line: `data.*` overrides (seed and builder options) and --data-dir."""
+        from msenas.data import DataError
+
+        fields = dict(fields)
+        seed = fields.pop("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TrainConfigError(f"data.seed: expected an integer, got {seed!r}")
+        if data_dir is not None and not Path(data_dir).exists():
+            raise DataError(f"--data-dir: {data_dir} does not exist")
+        return cls(name, None if data_dir is None else str(Path(data_dir).resolve()), seed, fields)
 
     def build(self, T: int):
         """The Dataset this spec names, with T frames per event sample."""

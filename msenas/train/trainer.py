@@ -21,7 +21,7 @@ import torch
 from spikingjelly.activation_based import functional
 from torch import nn
 
-from msenas.data import Dataset, make_loader, to_time_major
+from msenas.data import Dataset, augmentation_rng, make_loader, to_time_major
 from msenas.errors import MsenasError
 from msenas.genome import Genome
 from msenas.genome import io as genome_io
@@ -177,18 +177,10 @@ def _cpu_state(model: nn.Module) -> dict:
     return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
-def _aug_rng(split) -> np.random.Generator | None:
-    """The numpy Generator a split augments with (ArraySplit.rng, possibly behind a SplitView)."""
-    for obj in (split, getattr(split, "base", None)):
-        rng = getattr(obj, "rng", None)
-        if isinstance(rng, np.random.Generator):
-            return rng
-    return None
-
 
 def _save_checkpoint(out: Path, run: _Run, history: list[dict], config: dict, dataset: Dataset) -> None:
     """checkpoint.pt: state dicts, history, config and the augmentation RNG, all weights_only-loadable."""
-    rng = _aug_rng(dataset.train)
+    rng = augmentation_rng(dataset.train)
     state = {"schema_version": R.SCHEMA_VERSION, "epoch": history[-1]["epoch"], "history": history,
              "config": json.dumps(config), "model": _cpu_state(run.model), "optimizer": run.opt.state_dict(),
              "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
@@ -206,7 +198,7 @@ def _restore(out: Path, run: _Run, config: dict, dataset: Dataset) -> list[dict]
     run.opt.load_state_dict(ck["optimizer"])
     run.sched.load_state_dict(ck["scheduler"])
     run.scaler.load_state_dict(ck["scaler"])
-    rng = _aug_rng(dataset.train)
+    rng = augmentation_rng(dataset.train)
     if rng is not None and ck.get("aug_rng"):
         rng.bit_generator.state = json.loads(ck["aug_rng"])
     return list(ck["history"])
