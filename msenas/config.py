@@ -144,13 +144,19 @@ def _type_name(hint: Any) -> str:
 
 
 def to_plain(obj: Any) -> Any:
-    """Dataclasses, mappings and tuples -> plain JSON-ready dicts and lists."""
+    """Dataclasses, mappings, tuples and numpy values -> plain JSON-ready dicts, lists and scalars."""
+    import numpy as np
+
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
         return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
     return obj
 
 

@@ -8,12 +8,10 @@ silent network spends no spikes.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
-import numpy as np
 
 from msenas.genome import VectorCodec, key
 from msenas.genome.types import Genome
@@ -43,18 +41,10 @@ class ScoreStats:
 
 
 def plain(value: Any) -> Any:
-    """Record values -> JSON-ready Python values (numpy scalars and arrays, tuples, dataclasses)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    """Record values -> JSON-ready Python values (msenas.config.to_plain)."""
+    from msenas.config import to_plain
+
+    return to_plain(value)
 
 
 def natural_objectives(record: dict, objectives: Sequence[str]) -> tuple[float, ...]:
