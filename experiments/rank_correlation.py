@@ -14,6 +14,7 @@ interrupted run resumes and a proxy added later does not retrain anything.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -46,18 +47,47 @@ def _options(items: list[str]) -> dict:
     return out
 
 
+BASE = "base"   # the few-step fidelity of the setup (--steps at batch 64), kept in res["proxies"]
+
+
+def fidelity_config(base: FitnessConfig, fid: str) -> FitnessConfig:
+    """The fitness config of a few-step fidelity named STEPSxBATCH (e.g. 5x32), or the base one."""
+    if fid == BASE:
+        return base
+    steps, _, batch = fid.partition("x")
+    if not (steps.isdigit() and batch.isdigit()):
+        sys.exit(f"--fidelity {fid!r}: expected STEPSxBATCH, e.g. 5x32")
+    return dataclasses.replace(base, steps=int(steps), batch_size=int(batch)).validate()
+
+
+def _timed(g, probe, cfg, names):
+    """evaluate() plus the process CPU seconds it took (less disturbed by other jobs than wall time)."""
+    c0 = time.process_time()
+    rec = evaluate(g, probe, cfg, names)
+    return rec, time.process_time() - c0
+
+
+IDENTITY = ("space", "seed", "dataset", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
+
+
 def run(args: argparse.Namespace) -> None:
-    """Score and train every genome that has no result yet."""
+    """Score and train every genome that has no result yet (genome i is the same for every --n)."""
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     (out / "genomes").mkdir(parents=True, exist_ok=True)
     options = _options(args.option)
-    setup = {"space": args.space, "n": args.n, "seed": args.seed, "dataset": args.dataset, "options": options,
+    setup = {"space": args.space, "seed": args.seed, "dataset": args.dataset, "options": options,
              "train_seeds": args.train_seeds, "epochs": args.epochs, "T": args.T, "steps": args.steps,
              "per_class": args.per_class, "lr": args.lr}
     saved = out / "setup.json"
-    if saved.exists() and json.loads(saved.read_text()) != setup:
-        sys.exit(f"{saved} was made with another setup; use another --out")
+    if saved.exists():
+        old = json.loads(saved.read_text())
+        if {k: old.get(k) for k in IDENTITY} != setup:
+            sys.exit(f"{saved} was made with another setup; use another --out")
+        setup["fidelities"] = sorted(set(old.get("fidelities", [])) | set(args.fidelity))
+        setup["n"] = max(old.get("n", 0), args.n)
+    else:
+        setup["fidelities"], setup["n"] = sorted(set(args.fidelity)), args.n
     atomic_write_text(saved, json.dumps(setup, indent=1))
     ds = get_dataset(args.dataset, T=args.T, seed=args.seed, **options)
     cfg = FitnessConfig(T=args.T, per_class=args.per_class, steps=args.steps)
@@ -66,28 +96,43 @@ def run(args: argparse.Namespace) -> None:
     genomes = [sample(get_space(args.space), rng) for _ in range(args.n)]
     zero = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST)
     few = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == FEW_STEP)
+    evaluate(genomes[0], probe, cfg, zero + few)           # warm-up: first-call costs stay out of the timings
     for i, g in enumerate(genomes):
         path = out / "genomes" / f"{i:03d}_{io.key(g)}.json"
         res = json.loads(path.read_text()) if path.exists() else {"index": i, "key": io.key(g), "genome": io.to_dict(g)}
-        missing = [n for n in zero + few if n not in res.get("proxies", {})]
-        if missing:
-            res["proxies"], res["seconds"], res["dead"] = {}, {}, False
+        if [n for n in zero + few if n not in res.get("proxies", {})]:
+            res["proxies"], res["seconds"], res["cpu_seconds"], res["dead"] = {}, {}, {}, False
             for fid, names in ((ZERO_COST, zero), (FEW_STEP, few)):
-                rec = evaluate(g, probe, cfg, names)
+                rec, cpu = _timed(g, probe, cfg, names)
                 res["proxies"].update(rec.proxies)
-                res["seconds"][fid] = rec.wall_time
+                res["seconds"][fid], res["cpu_seconds"][fid] = rec.wall_time, cpu
                 res["dead"] |= rec.dead
                 res["params"], res["spikes"] = rec.params, rec.spikes
+                if fid == ZERO_COST:
+                    res["dead_init"] = rec.dead
             atomic_write_text(path, json.dumps(res, indent=1))
+        if "dead_init" not in res:                           # results of round 1 lack it: re-score zero-cost
+            rec, cpu = _timed(g, probe, cfg, zero)
+            res["dead_init"] = rec.dead
+            res.setdefault("cpu_seconds", {})[ZERO_COST] = cpu
+        res.setdefault("fidelities", {})
+        for fid in args.fidelity:
+            if fid == BASE or fid in res["fidelities"]:
+                continue
+            rec, cpu = _timed(g, probe, fidelity_config(cfg, fid), few + ("log_params",))
+            res["fidelities"][fid] = {"proxies": {n: rec.proxies[n] for n in few}, "dead": rec.dead,
+                                      "seconds": rec.wall_time, "cpu_seconds": cpu}
+        atomic_write_text(path, json.dumps(res, indent=1))
         res.setdefault("train", {})
         for s in args.train_seeds:
             if str(s) in res["train"]:
                 continue
             tcfg = TrainConfig(epochs=args.epochs, seed=s, T=args.T, lr=args.lr, warmup_epochs=0.0)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with tempfile.TemporaryDirectory() as tmp:
                 m = train(g, ds, tcfg, tmp, progress=False)
-            res["train"][str(s)] = {"test_acc": m["final"]["test_acc"], "seconds": time.perf_counter() - t0}
+            res["train"][str(s)] = {"test_acc": m["final"]["test_acc"], "seconds": time.perf_counter() - t0,
+                                    "cpu_seconds": time.process_time() - c0}
             atomic_write_text(path, json.dumps(res, indent=1))
         accs = [res["train"][str(s)]["test_acc"] for s in args.train_seeds]
         print(f"[{i + 1}/{args.n}] {res['key']} params={res['params']} dead={res['dead']} "
@@ -102,46 +147,98 @@ def _percentiles(v: np.ndarray) -> np.ndarray:
     return (rankdata(v) - 1) / max(1, len(v) - 1)
 
 
-def scores(results: list[dict]) -> dict[str, np.ndarray]:
-    """Every proxy and composite preset as one score per genome (dead genomes rank last)."""
-    dead = np.array([r["dead"] for r in results])
-    out = {}
-    for name in sorted(results[0]["proxies"]):
-        v = np.array([r["proxies"][name] for r in results], float)
-        v[dead] = np.min(v) - 1.0
-        out[name] = v
+def _few(r: dict, fid: str) -> tuple[dict, bool]:
+    """Few-step proxy values of a genome at a fidelity, and whether it is dead there."""
+    if fid == BASE:
+        return r["proxies"], r["dead"]
+    f = r["fidelities"][fid]
+    return f["proxies"], r["dead_init"] or f["dead"]
+
+
+def _column(values, dead) -> np.ndarray:
+    v = np.array(values, float)
+    v[dead] = np.min(v) - 1.0
+    return v
+
+
+def scores(results: list[dict], fidelities: list[str], base_name: str) -> dict[str, np.ndarray]:
+    """Every proxy and composite as one score per genome; dead genomes rank last, as in the engine.
+
+    Zero-cost proxies count a genome dead when it is silent at initialisation;
+    few-step proxies and composites with one (named NAME@STEPSxBATCH) also when
+    it is silent after the steps. `params` is the parameter count with no
+    forward pass at all (dead genomes not detected), for reference.
+    """
+    init_dead = np.array([r.get("dead_init", r["dead"]) for r in results])
+    zero = [n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST]
+    out = {n: _column([r["proxies"][n] for r in results], init_dead) for n in zero}
+    out["params"] = np.log(np.array([r["params"] for r in results], float))
     for name, weights in COMPOSITES.items():
-        total = sum(w for _, w in weights)
-        comp = sum(w * _percentiles(out[n]) for n, w in weights) / total
-        comp[dead] = -1.0
-        out[name] = comp
+        if all(PROXIES.get(n).fidelity == ZERO_COST for n, _ in weights):
+            comp = sum(w * _percentiles(out[n]) for n, w in weights) / sum(w for _, w in weights)
+            comp[init_dead] = -1.0
+            out[name] = comp
+    for fid in fidelities:
+        label = base_name if fid == BASE else fid
+        few = [_few(r, fid) for r in results]
+        dead = np.array([d for _, d in few])
+        cols = {n: _column([p[n] for p, _ in few], dead) for n in few[0][0] if PROXIES.get(n).fidelity == FEW_STEP}
+        out.update({f"{n}@{label}": v for n, v in cols.items()})
+        for name, weights in COMPOSITES.items():
+            if any(PROXIES.get(n).fidelity == FEW_STEP for n, _ in weights):
+                comp = sum(w * _percentiles(cols.get(n, out.get(n))) for n, w in weights) / sum(w for _, w in weights)
+                comp[dead] = -1.0
+                out[f"{name}@{label}"] = comp
     return out
 
 
-def analyse(folder: Path) -> dict:
-    """Correlations of every score with mean test accuracy, with intervals."""
-    results = [json.loads(p.read_text()) for p in sorted((folder / "genomes").glob("*.json"))]
+def _subset(results: list[dict], spec: str | None) -> list[dict]:
+    """Genomes whose index is in START:STOP (None = all)."""
+    if not spec:
+        return results
+    a, _, b = spec.partition(":")
+    lo, hi = int(a or 0), int(b) if b else 10 ** 9
+    return [r for r in results if lo <= r["index"] < hi]
+
+
+def analyse(folder: Path, indices: str | None = None) -> dict:
+    """Correlations of every score with mean test accuracy, with intervals; costs per fidelity."""
     setup = json.loads((folder / "setup.json").read_text())
+    results = [json.loads(p.read_text()) for p in sorted((folder / "genomes").glob("*.json"))]
     seeds = [str(s) for s in setup["train_seeds"]]
-    results = [r for r in results if all(s in r.get("train", {}) for s in seeds)]
+    fids = [BASE] + [f for f in setup.get("fidelities", []) if f != BASE]
+    results = [r for r in _subset(results, indices) if all(s in r.get("train", {}) for s in seeds)
+               and all(f in r.get("fidelities", {}) for f in fids if f != BASE)]
     acc = np.array([[r["train"][s]["test_acc"] for s in seeds] for r in results])
     y = acc.mean(axis=1)
+    base_name = f"{setup['steps']}x64"
+    sc = scores(results, fids, base_name)
     table = {}
-    sc = scores(results)
     for name, v in sc.items():
-        tau = bootstrap(v, y, kendall)
-        rho = bootstrap(v, y, spearman)
-        diff = paired_difference(v, sc["log_params"], y, kendall)
-        table[name] = {"tau": tau, "rho": rho, "tau_minus_log_params": diff}
-    alive = ~np.array([r["dead"] for r in results])
+        table[name] = {"tau": bootstrap(v, y, kendall), "rho": bootstrap(v, y, spearman),
+                       "tau_minus_log_params": paired_difference(v, sc["log_params"], y, kendall)}
+    alive = ~np.array([r["dead"] or any(f["dead"] for f in r.get("fidelities", {}).values()) for r in results])
     alive_tau = {n: kendall(v[alive], y[alive]) for n, v in sc.items()} if alive.sum() > 3 else {}
-    train_s = np.mean([r["train"][s]["seconds"] for r in results for s in seeds])
-    cost = {fid: float(np.mean([r["seconds"][fid] for r in results])) for fid in (ZERO_COST, FEW_STEP)}
+    timed = [r for r in results if "cpu_seconds" in r["train"][seeds[0]] and FEW_STEP in r.get("cpu_seconds", {})]
+    cost = {}
+    if timed:
+        train_cpu = float(np.mean([r["train"][s]["cpu_seconds"] for r in timed for s in seeds]))
+        cost = {"genomes": len(timed), "train_cpu_s": train_cpu,
+                ZERO_COST: float(np.mean([r["cpu_seconds"][ZERO_COST] for r in timed]))}
+        for fid in fids:
+            sec = [r["cpu_seconds"][FEW_STEP] if fid == BASE else r["fidelities"][fid]["cpu_seconds"] for r in timed]
+            cost[base_name if fid == BASE else fid] = float(np.mean(sec))
+        cost["fraction_of_training"] = {k: v / train_cpu for k, v in cost.items()
+                                        if k not in ("genomes", "train_cpu_s")}
     return {
-        "setup": setup, "n": len(results), "dead": int((~alive).sum()), "table": table, "alive_tau": alive_tau,
+        "setup": setup, "indices": indices or "all", "n": len(results), "dead": int((~alive).sum()),
+        "dead_init": int(sum(r.get("dead_init", r["dead"]) for r in results)), "table": table,
+        "alive_tau": alive_tau,
         "repeatability_tau": kendall(acc[:, 0], acc[:, 1]) if acc.shape[1] > 1 else None,
         "acc_mean": float(y.mean()), "acc_range": [float(y.min()), float(y.max())],
-        "seconds": {**cost, "train": float(train_s)},
+        "seconds": {fid: float(np.mean([r["seconds"][fid] for r in results])) for fid in (ZERO_COST, FEW_STEP)}
+        | {"train": float(np.mean([r["train"][s]["seconds"] for r in results for s in seeds]))},
+        "cpu_cost": cost,
     }
 
 
@@ -206,6 +303,8 @@ def main() -> None:
     r.add_argument("--steps", type=int, default=10)
     r.add_argument("--per-class", type=int, default=8)
     r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--fidelity", nargs="+", default=[BASE],
+                   help="few-step fidelities to score besides the base one (--steps at batch 64): STEPSxBATCH, e.g. 5x32")
     r.add_argument("--out", required=True)
     q = sub.add_parser("report")
     q.add_argument("folders", nargs="+")

@@ -26,6 +26,8 @@ COMPOSITES: dict[str, Weights] = {
     "rdm_params": (("rdm", 1.0), ("log_params", 1.0)),
     "rdm_k_params": (("rdm_k", 1.0), ("log_params", 1.0)),
     "rdm_k_acc_params": (("rdm_k", 1.0), ("probe_acc", 1.0), ("log_params", 1.0)),  # SPEC 3.0 best
+    "loss_params": (("probe_loss", 1.0), ("log_params", 1.0)),          # added 2026-11-24, before round 2
+    "rdm_k_loss_params": (("rdm_k", 1.0), ("probe_loss", 1.0), ("log_params", 1.0)),
 }
 
 
