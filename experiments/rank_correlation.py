@@ -209,6 +209,8 @@ def analyse(folder: Path, indices: str | None = None) -> dict:
     fids = [BASE] + [f for f in setup.get("fidelities", []) if f != BASE]
     results = [r for r in _subset(results, indices) if all(s in r.get("train", {}) for s in seeds)
                and all(f in r.get("fidelities", {}) for f in fids if f != BASE)]
+    if len(results) < 4:
+        sys.exit(f"{folder}: only {len(results)} finished genomes in {indices or 'all'}; need at least 4")
     acc = np.array([[r["train"][s]["test_acc"] for s in seeds] for r in results])
     y = acc.mean(axis=1)
     base_name = f"{setup['steps']}x64"
@@ -246,41 +248,64 @@ def _fmt(t) -> str:
     return f"{t[0]:+.2f} [{t[1]:+.2f}, {t[2]:+.2f}]"
 
 
+def _table(a: dict) -> list[str]:
+    lines = ["| proxy / composite | Kendall tau [95% CI] | Spearman rho [95% CI] | tau - tau(log params) [95% CI] "
+             "| tau, live genomes only |", "| --- | --- | --- | --- | --- |"]
+    for n in sorted(a["table"], key=lambda n: -a["table"][n]["tau"][0]):
+        t, alive = a["table"][n], a["alive_tau"].get(n)
+        lines.append(f"| `{n}` | {_fmt(t['tau'])} | {_fmt(t['rho'])} | {_fmt(t['tau_minus_log_params'])} | "
+                     f"{'' if alive is None else f'{alive:+.2f}'} |")
+    return lines + [""]
+
+
+def _costs(a: dict) -> list[str]:
+    c = a["cpu_cost"]
+    if not c:
+        return []
+    fr = c["fraction_of_training"]
+    return [f"CPU seconds per genome ({c['genomes']} genomes timed, 1 torch thread): one {a['setup']['epochs']}-epoch "
+            f"training run {c['train_cpu_s']:.1f} s; " + "; ".join(f"{k} {c[k]:.2f} s = {100 * fr[k]:.1f}%" for k in fr)
+            + " of the training run.", ""]
+
+
 def report(args: argparse.Namespace) -> None:
-    """Markdown tables over one or more benchmark folders; JSON summary beside each."""
-    lines = []
-    analyses = {}
+    """Markdown tables over one or more benchmark folders; JSON summary beside each.
+
+    With --split S, genomes 0..S-1 form the selection set and S.. the
+    confirmation set: the composite chosen on the first is shown on both.
+    """
+    lines, analyses = [], {}
+    subsets = [None] + ([f":{args.split}", f"{args.split}:"] if args.split else [])
     for folder in map(Path, args.folders):
-        a = analyse(folder)
-        analyses[folder.name] = a
-        atomic_write_text(folder / "analysis.json", json.dumps(a, indent=1))
+        runs = {sub or "all": analyse(folder, sub) for sub in subsets}
+        a = runs["all"]
+        analyses[folder.name] = runs
+        atomic_write_text(folder / "analysis.json", json.dumps(runs, indent=1))
         s = a["setup"]
         lines += [
-            f"### space `{s['space']}`: N={a['n']} genomes ({a['dead']} dead at init), dataset {s['dataset']} {s['options']}",
+            f"### space `{s['space']}`: N={a['n']} genomes ({a['dead_init']} dead at init, {a['dead']} dead at init "
+            f"or after a fidelity's steps), dataset {s['dataset']} {s['options']}",
             "",
             f"Ground truth: test accuracy after {s['epochs']} epochs (AdamW lr {s['lr']}, batch 64, T={s['T']}), "
             f"mean over training seeds {s['train_seeds']}; mean {a['acc_mean']:.3f}, range "
             f"{a['acc_range'][0]:.3f}..{a['acc_range'][1]:.3f}; seed-to-seed Kendall tau "
-            f"{a['repeatability_tau']:+.2f}.",
-            f"Cost per genome: zero-cost proxies {a['seconds'][ZERO_COST]:.2f} s, few-step proxies "
-            f"({s['steps']} steps) {a['seconds'][FEW_STEP]:.2f} s, one training run {a['seconds']['train']:.1f} s.",
+            f"{'n/a' if a['repeatability_tau'] is None else format(a['repeatability_tau'], '+.2f')}. Few-step fidelities are named STEPSxBATCH.",
             "",
-            "| proxy / composite | Kendall tau [95% CI] | Spearman rho [95% CI] | tau - tau(log params) [95% CI] | tau, live genomes only |",
-            "| --- | --- | --- | --- | --- |",
+            *_costs(a),
+            *_table(a),
         ]
-        order = sorted(a["table"], key=lambda n: -a["table"][n]["tau"][0])
-        for n in order:
-            t = a["table"][n]
-            alive = a["alive_tau"].get(n)
-            lines.append(f"| `{n}` | {_fmt(t['tau'])} | {_fmt(t['rho'])} | {_fmt(t['tau_minus_log_params'])} | "
-                         f"{'' if alive is None else f'{alive:+.2f}'} |")
+    names = set.intersection(*(set(r["all"]["table"]) for r in analyses.values()))
+    for sub in subsets:
+        key = sub or "all"
+        mean_tau = {n: float(np.mean([r[key]["table"][n]["tau"][0] for r in analyses.values()])) for n in names}
+        ns = ", ".join(f"{f} N={r[key]['n']}" for f, r in analyses.items())
+        lines += [f"### Mean Kendall tau over the spaces, genomes {key} ({ns})", "",
+                  "| proxy / composite | mean tau | " + " | ".join(analyses) + " |",
+                  "| --- | --- |" + " --- |" * len(analyses)]
+        for n in sorted(names, key=lambda n: -mean_tau[n]):
+            per = " | ".join(f"{r[key]['table'][n]['tau'][0]:+.2f}" for r in analyses.values())
+            lines.append(f"| `{n}` | {mean_tau[n]:+.2f} | {per} |")
         lines.append("")
-    names = set.intersection(*(set(a["table"]) for a in analyses.values()))
-    mean_tau = {n: float(np.mean([a["table"][n]["tau"][0] for a in analyses.values()])) for n in names}
-    best = max((n for n in names if n in COMPOSITES), key=lambda n: mean_tau[n])
-    lines += ["### Mean Kendall tau over the spaces", "", "| proxy / composite | mean tau |", "| --- | --- |"]
-    lines += [f"| `{n}` | {mean_tau[n]:+.2f} |" for n in sorted(names, key=lambda n: -mean_tau[n])]
-    lines += ["", f"Best composite preset by mean tau: `{best}`.", ""]
     text = "\n".join(lines)
     print(text)
     if args.md:
@@ -309,6 +334,7 @@ def main() -> None:
     q = sub.add_parser("report")
     q.add_argument("folders", nargs="+")
     q.add_argument("--md")
+    q.add_argument("--split", type=int, help="genomes below this index are the selection set, the rest confirm")
     args = p.parse_args()
     run(args) if args.cmd == "run" else report(args)
 

@@ -17,7 +17,7 @@ from msenas.errors import MsenasError
 READOUTS = ("last", "mean", "max")
 METRICS = ("pearson", "euclidean", "cosine")
 CORRELATIONS = ("spearman", "kendall")
-DEFAULT_PROXY = "rdm_k_acc_params"  # SPEC 3.0: calibrated {RDM@10 steps, probe acc@10, log params}
+DEFAULT_PROXY = "rdm_k_acc_params"  # calibrated {RDM after k steps, probe acc after k steps, log params}: docs/fitness.md
 
 
 class FitnessConfigError(MsenasError, ValueError):
@@ -36,9 +36,9 @@ class FitnessConfig:
     correlation: str = "spearman"  # spearman | kendall
     target: str = "labels"        # "labels" or a path to a .npy RDM [N, N], N = probe size
     repeats: int = 1              # R: independent initialisations averaged
-    steps: int = 10               # k: Adam steps on the train split for few-step proxies
-    lr: float = 0.003
-    batch_size: int = 64
+    steps: int = 5                # k: Adam steps on the train split for few-step proxies (5 x batch 32:
+    lr: float = 0.003             #   chosen by the rank benchmark under 5% of a training run, docs/fitness.md)
+    batch_size: int = 32
     calibration: int = 50         # random genomes in the calibration sample (composites only)
     promote: float = 1.0          # fraction promoted to the few-step proxies (1.0 = everyone)
     weights: tuple[tuple[str, float], ...] = ()  # custom composite; empty = the preset named by `proxy`

@@ -1,0 +1,66 @@
+"""The rank benchmark's statistics and scoring (experiments/rank_stats.py, rank_correlation.py)."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+import rank_correlation as rc  # noqa: E402
+from rank_stats import bootstrap, kendall, paired_difference, spearman  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kendall_and_spearman_match_scipy_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 6, 25).astype(float)      # ties on purpose
+    y = x + rng.normal(0, 2, 25)
+    assert kendall(x, y) == pytest.approx(stats.kendalltau(x, y).statistic)
+    assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+
+
+def test_constant_sample_gives_zero_not_nan():
+    assert kendall(np.ones(5), np.arange(5)) == 0.0
+    assert spearman(np.arange(5), np.ones(5)) == 0.0
+
+
+def test_bootstrap_interval_contains_estimate_and_paired_difference_of_a_proxy_with_itself_is_zero():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=40)
+    x = y + rng.normal(0, 0.5, 40)
+    est, lo, hi = bootstrap(x, y, kendall)
+    assert lo < est < hi and 0 < lo
+    assert paired_difference(x, x, y, kendall) == (0.0, 0.0, 0.0)
+    better, worse = y + rng.normal(0, 0.1, 40), rng.normal(size=40)
+    d, dlo, dhi = paired_difference(better, worse, y, kendall)
+    assert d > 0 and dlo > 0                      # a real gap excludes 0
+
+
+def _genome(i, params, dead_init, dead_k, loss):
+    few = {"rdm_k": loss, "probe_loss": loss, "probe_acc": loss}
+    return {"index": i, "params": params, "dead": dead_init or dead_k, "dead_init": dead_init,
+            "proxies": {"rdm": 0.1 * i, "sahd": float(i), "log_params": float(np.log(params)), **few},
+            "fidelities": {"5x32": {"proxies": few, "dead": dead_k}}}
+
+
+def test_scores_rank_dead_genomes_last_per_fidelity():
+    # genome 0 is silent at init, genome 1 only after the few steps
+    res = [_genome(0, 900, True, True, 0.9), _genome(1, 800, False, True, 0.8),
+           _genome(2, 100, False, False, 0.1), _genome(3, 200, False, False, 0.2)]
+    sc = rc.scores(res, [rc.BASE, "5x32"], "10x64")
+    lp = sc["log_params"]                          # zero-cost: only the init-dead genome is last
+    assert lp[0] < lp[2] < lp[3] < lp[1]
+    for name in ("probe_loss@5x32", "rdm_k_acc_params@5x32", "rdm_k_acc_params@10x64"):
+        v = sc[name]
+        assert max(v[0], v[1]) < min(v[2], v[3]), name
+        assert v[3] > v[2], name                   # live genomes keep their order
+    assert sc["params"][0] == pytest.approx(np.log(900))   # no forward pass: dead not detected
+
+
+def test_fidelity_names_are_checked():
+    base = rc.FitnessConfig()
+    assert rc.fidelity_config(base, "3x64").steps == 3
+    assert rc.fidelity_config(base, "3x64").batch_size == 64
+    with pytest.raises(SystemExit, match="STEPSxBATCH"):
+        rc.fidelity_config(base, "3-64")
