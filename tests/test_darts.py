@@ -53,7 +53,7 @@ def test_cli_search_moves_alphas_logs_nos_per_cell_and_exports_a_genome_that_tra
     assert config["darts"]["attention"] == "eca" and config["data"]["options"] == {"size": 8}
     g = io.load(out / "genome.json")
     extras = json.loads((out / "genome.json").read_text())
-    assert extras["attention"] == "eca" and extras["search"]["epoch"] == 2
+    assert g.attention == extras["attention"] == "eca" and extras["search"]["epoch"] == 2
     assert g.inputs == ((0,), (0, 1), (1, 2)) and g.reductions == (1, 2) and g.channels == 4
     for cell in g.cells:
         (m,) = cell.motifs

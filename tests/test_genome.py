@@ -165,3 +165,22 @@ def test_genome_value_semantics():
     with pytest.raises(Exception):
         g.channels = 3  # frozen
     assert isinstance(g.cells[0], Cell) and isinstance(g, Genome)
+
+
+def test_attention_round_trips_and_leaves_keys_of_plain_genomes_alone(tmp_path):
+    import dataclasses
+    import json
+
+    from msenas.genome import io
+
+    g = sample(get_space("tiny"), np.random.default_rng(5))
+    assert "attention" not in io.to_dict(g)                          # keys of earlier genomes unchanged
+    a = dataclasses.replace(g, attention="eca+temporal")
+    io.save(a, tmp_path / "a.json")
+    assert io.load(tmp_path / "a.json") == a and io.key(a) != io.key(g)
+    d = io.to_dict(g) | {"attention": "se"}
+    with pytest.raises(GenomeError, match="^attention: "):
+        io.from_dict(d)
+    with pytest.raises(GenomeError, match="^attention: expected str"):
+        io.from_dict(io.to_dict(g) | {"attention": 3})
+    assert json.loads(io.dumps(a))["attention"] == "eca+temporal"

@@ -95,3 +95,34 @@ def test_spike_monitor_counts_per_cell_and_synaptic_ops():
     with torch.no_grad():
         net(x)  # hooks removed: counts unchanged
     assert mon.summary(3) == s
+
+
+@pytest.mark.parametrize("attention", ["eca", "cbam", "temporal", "eca+temporal", "cbam+temporal"])
+def test_genome_attention_is_built_on_every_cell_output_and_costed(attention):
+    import dataclasses
+
+    from msenas.nn.attention import make_attention
+
+    g = dataclasses.replace(sample(get_space("fixed"), np.random.default_rng(3)), attention=attention)
+    for shape in ((1, 8, 8), (2, 16, 16)):
+        net = build_network(g, shape, 10, T=3)
+        assert complexity(g, shape, 10).params == sum(p.numel() for p in net.parameters())
+        assert all(type(c.attention) is type(make_attention(attention, 4)) for c in net.cells)
+    plain = build_network(dataclasses.replace(g, attention="none"), (1, 8, 8), 10, T=3)
+    assert complexity(g, (1, 8, 8), 10).params > sum(p.numel() for p in plain.parameters())
+    with torch.no_grad():
+        assert torch.isfinite(net(torch.rand(2, 2, 16, 16))).all()
+
+
+def test_attention_gates_the_cell_output():
+    import dataclasses
+
+    g = dataclasses.replace(sample(get_space("tiny"), np.random.default_rng(4)), attention="temporal")
+    net = build_network(g, (1, 8, 8), 10, T=3).eval()
+    cell = net.cells[0]
+    seen = {}
+    cell.attention.register_forward_hook(lambda m, i, o: seen.update(x=i[0], y=o))
+    with torch.no_grad():
+        net(torch.rand(2, 1, 8, 8))
+    gate = cell.attention.step_gate(seen["x"])                       # [T,B] in (0, 1)
+    assert torch.allclose(seen["y"], seen["x"] * gate[..., None, None, None])

@@ -39,7 +39,7 @@ def summary(g, in_shape: tuple[int, int, int], n_classes: int, T: int, extras: d
     lines = [
         f"genome {key(g)}",
         f"macro: {g.n_cells} cells, base channels {g.channels}, stem x{g.stem_multiplier}, "
-        f"reductions at cells {list(g.reductions)}",
+        f"reductions at cells {list(g.reductions)}, attention on cell outputs: {g.attention}",
         f"costs for input {in_shape}, {n_classes} classes, T={T}: params {cost.params:,}, "
         f"MACs/step {cost.macs:,}, dense synaptic ops {cost.synaptic_ops:,}",
     ]

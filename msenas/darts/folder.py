@@ -49,8 +49,7 @@ def write_epoch(out: Path, cfg: DartsConfig, history: list[dict], alpha_history:
                               "edges": [list(e) for e in edge_list(cfg.n_nodes)], "history": alpha_history})
     atomic_write_text(out / NOS, "".join(json.dumps(r) + "\n" for r in history))
     last = history[-1]
-    genome_io.save(derive_genome(op_weights, cfg), out / GENOME, attention=cfg.attention,
-                   alphas=alphas_summary(op_weights, cfg),
+    genome_io.save(derive_genome(op_weights, cfg), out / GENOME, alphas=alphas_summary(op_weights, cfg),
                    search={"method": "ma-darts", "epoch": last["epoch"], "epochs": cfg.epochs,
                            "valid_acc": last["valid_acc"], "order": cfg.order, "T": cfg.T},
                    dataset=info.name, in_shape=list(info.in_shape), n_classes=info.n_classes)

@@ -12,8 +12,9 @@ registry; alphas are shared by all normal cells and by all reduction cells.
 Design choices: a supernet cell outputs the sum of all intermediate nodes
 (DARTS concatenates them; our cells keep C channels), the derived genome's
 cell the sum of its sink nodes (genome semantics). The configured attention
-acts on every supernet cell output; the genome format has no attention, so
-the derived network has none (the setting is recorded beside the genome).
+acts on every supernet cell output, and the derived genome carries it
+(Genome.attention), so build_network puts the same attention on every cell
+output of the discrete network.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def skeleton(cfg: DartsConfig, normal: Motif | None = None, reduce: Motif | None
         normal, reduce = normal or placeholder, reduce or placeholder
     cells = tuple(Cell((reduce if i in cfg.reductions else normal,), "sum") for i in range(cfg.n_cells))
     inputs = ((0,),) + tuple((i - 1, i) for i in range(1, cfg.n_cells))
-    return validate(Genome(cells, inputs, tuple(cfg.reductions), cfg.channels, cfg.stem_multiplier))
+    return validate(Genome(cells, inputs, tuple(cfg.reductions), cfg.channels, cfg.stem_multiplier, cfg.attention))
 
 
 class MixedOp(nn.Module):

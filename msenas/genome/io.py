@@ -12,8 +12,12 @@ from msenas.genome.types import SCHEMA_VERSION, Cell, Edge, Genome, GenomeError,
 
 
 def to_dict(g: Genome) -> dict:
-    """Plain, JSON-ready dict of a genome (with the schema version)."""
-    return {
+    """Plain, JSON-ready dict of a genome (with the schema version).
+
+    `attention` is written only when it is not "none", so the JSON and the key
+    of every genome without attention are what they were before the field.
+    """
+    d = {
         "schema_version": SCHEMA_VERSION,
         "channels": g.channels,
         "stem_multiplier": g.stem_multiplier,
@@ -39,6 +43,9 @@ def to_dict(g: Genome) -> dict:
             for c in g.cells
         ],
     }
+    if g.attention != "none":
+        d["attention"] = g.attention
+    return d
 
 
 def from_dict(d: Any) -> Genome:
@@ -67,6 +74,7 @@ def from_dict(d: Any) -> Genome:
         reductions=tuple(_ints(obj.get("reductions", list), "reductions")),
         channels=obj.get("channels", int),
         stem_multiplier=obj.get("stem_multiplier", int),
+        attention=obj.get("attention", str) if "attention" in d else "none",
     )
     return validate(g)
 

@@ -2,7 +2,8 @@
 
 micro  Op      the operation on one motif edge: kind, kernel, sign, neuron model
 meso   Motif   a small DAG of ops (delay-1 edges are feedback); Cell = motifs + integration
-macro  Genome  cells, reductions, base channels and which earlier states each cell reads
+macro  Genome  cells, reductions, base channels and which earlier states each cell reads,
+               and the attention on every cell output ("none" unless MA-DARTS derived it)
 
 State indices: state 0 is the stem, state i (i >= 1) is the output of cell i-1.
 Motif node indices: 0 .. n_inputs-1 are the motif inputs, then the intermediate
@@ -100,6 +101,7 @@ class Genome:
     reductions: tuple[int, ...]          # indices of cells that halve resolution, double channels
     channels: int = 16
     stem_multiplier: int = 3
+    attention: str = "none"              # on every cell output: none, eca, cbam, temporal, or parts joined by "+"
 
     @property
     def n_cells(self) -> int:
@@ -127,6 +129,14 @@ def validate(g: Genome) -> Genome:
             raise GenomeError(f"inputs[{i}]: must include state {i} (the previous cell or the stem)")
     for i, cell in enumerate(g.cells):
         _validate_cell(cell, f"cells[{i}]")
+    if g.attention != "none":
+        from msenas.nn.attention import parse_attention  # local: only derived genomes carry attention
+        from msenas.registry import RegistryError
+
+        try:
+            parse_attention(g.attention)
+        except RegistryError as e:
+            raise GenomeError(f"attention: {e}") from None
     return g
 
 

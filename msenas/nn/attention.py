@@ -103,6 +103,23 @@ def parse_attention(spec: str) -> tuple[str, ...]:
     return tuple(n for n in names if n != "none")
 
 
+def attention_cost(spec: str, channels: int, h: int, w: int) -> tuple[int, int]:
+    """(parameters, MACs per sample and time step) of make_attention(spec, channels) on an h x w map."""
+    params = macs = 0
+    for name in parse_attention(spec):
+        if name == "eca":
+            k = eca_kernel(channels)
+            params, macs = params + k, macs + k * channels
+        elif name == "cbam":
+            hidden = max(1, channels // 16)
+            mlp = 2 * channels * hidden + hidden + channels
+            params += mlp + 2 * 7 * 7
+            macs += 2 * 2 * channels * hidden + 2 * 7 * 7 * h * w
+        elif name == "temporal":
+            params, macs = params + 2 * 3 + 1, macs + 2 * 3
+    return params, macs
+
+
 def make_attention(spec: str, channels: int) -> nn.Module:
     """The attention module(s) named by spec, for `channels` channels (identity for 'none')."""
     parts = [ATTENTIONS.get(n)(channels) for n in parse_attention(spec)]

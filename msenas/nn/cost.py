@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from msenas.genome.types import Genome
+from msenas.nn.attention import attention_cost
 from msenas.nn.ops import op_macs, op_params
 
 
@@ -65,6 +66,8 @@ def complexity(g: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int
         if cell.integration == "concat" and len(cell.motifs) > 1:
             params += len(cell.motifs) * out.channels * out.channels + 2 * out.channels
             macs += len(cell.motifs) * out.channels * out.channels * hw
+        att_params, att_macs = attention_cost(g.attention, out.channels, out.h, out.w)
+        params, macs = params + att_params, macs + att_macs
     last = states[-1].channels
     params += last * n_classes + n_classes
     macs += last * n_classes

@@ -12,6 +12,7 @@ from spikingjelly.activation_based import functional, layer
 from torch import nn
 
 from msenas.genome.types import Cell, Genome, Motif, validate
+from msenas.nn.attention import make_attention
 from msenas.nn.cost import StateShape, needs_preprocess, plan
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
@@ -74,9 +75,10 @@ class MotifModule(nn.Module):
 
 
 class CellModule(nn.Module):
-    """Preprocess the states a cell reads, run its motifs, integrate them."""
+    """Preprocess the states a cell reads, run its motifs, integrate them, apply the genome's attention."""
 
-    def __init__(self, cell: Cell, srcs: list[StateShape], out: StateShape, neuron: NeuronParams):
+    def __init__(self, cell: Cell, srcs: list[StateShape], out: StateShape, neuron: NeuronParams,
+                 attention: str = "none"):
         super().__init__()
         self.pre = nn.ModuleList(
             Preprocess(s, out, neuron) if needs_preprocess(s, out) else nn.Identity() for s in srcs)
@@ -88,6 +90,7 @@ class CellModule(nn.Module):
                 make_neuron("lif", neuron),
                 layer.Conv2d(k * out.channels, out.channels, 1, bias=False, step_mode="m"),
                 layer.BatchNorm2d(out.channels, step_mode="m"))
+        self.attention = make_attention(attention, out.channels)
 
     def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
         xs = [p(s) for p, s in zip(self.pre, states)]            # each [T,B,C,H,W]
@@ -98,9 +101,8 @@ class CellModule(nn.Module):
             else:                                                # DARTS-style: (older states, newest state)
                 older = sum(xs[:-1]) if len(xs) > 1 else xs[-1]
                 outs.append(m([older, xs[-1]]))
-        if self.concat:
-            return self.project(torch.cat(outs, dim=2))
-        return sum(outs)
+        out = self.project(torch.cat(outs, dim=2)) if self.concat else sum(outs)
+        return self.attention(out)
 
 
 class Network(nn.Module):
@@ -115,7 +117,7 @@ class Network(nn.Module):
             layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
             layer.BatchNorm2d(states[0].channels, step_mode="m"))
         self.cells = nn.ModuleList(
-            CellModule(c, [states[s] for s in reads], states[i + 1], neuron)
+            CellModule(c, [states[s] for s in reads], states[i + 1], neuron, genome.attention)
             for i, (c, reads) in enumerate(zip(genome.cells, genome.inputs)))
         self.head_neuron = make_neuron("lif", neuron)
         self.classifier = nn.Linear(states[-1].channels, n_classes)
