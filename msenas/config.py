@@ -219,6 +219,7 @@ class SearchConfig:
     objectives: tuple[str, ...] = ("fitness",)
     workers: int = 2                   # 0: serial in this process; N: Ray workers
     address: str | None = None         # Ray cluster address (host:port); None: local
+    eval_timeout: float | None = None  # seconds one genome may run on a Ray worker, then it fails; None: no limit
 
     def __post_init__(self) -> None:
         if self.algorithm == "auto":
@@ -245,6 +246,10 @@ class SearchConfig:
                f"{self.algorithm!r} is single-objective; use nsga2 (or auto) with {len(self.objectives)} objectives", self.algorithm)
         _check(self.workers >= 0, p + "workers", "must be >= 0", self.workers)
         _check(self.address is None or self.address.strip() != "", p + "address", "must be host:port", self.address)
+        _check(self.eval_timeout is None or self.eval_timeout > 0, p + "eval_timeout", "must be > 0 seconds (or left out)",
+               self.eval_timeout)
+        _check(self.eval_timeout is None or self.workers > 0 or self.address is not None, p + "eval_timeout",
+               "needs Ray workers (workers >= 1 or an address): a serial evaluation cannot be stopped", self.eval_timeout)
 
     @property
     def n_offspring(self) -> int:

@@ -98,11 +98,18 @@ def test_overrides_apply_and_auto_algorithm_resolves():
     ("data.dataset=imagenet", r"^data\.dataset: unknown dataset; known: .*cifar10"),
     ("data.options.colour=1", r"^data\.options\.colour: not an option of 'digits'"),
     ("bogus=1", r"^bogus: unknown field"),
+    ("search.eval_timeout=0", r"^search\.eval_timeout: must be > 0 seconds"),
 ])
 def test_a_bad_value_is_an_error_naming_the_field(override, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_config(None, [override])
     assert isinstance(info.value, MsenasError) and "\n" not in str(info.value)
+
+
+def test_eval_timeout_needs_ray_workers():
+    assert load_config(None, ["search.eval_timeout=30"]).search.eval_timeout == 30
+    with pytest.raises(ConfigError, match=r"^search\.eval_timeout: needs Ray workers"):
+        load_config(None, ["search.eval_timeout=30", "search.workers=0"])
 
 
 def test_a_bad_toml_file_names_the_file(tmp_path):

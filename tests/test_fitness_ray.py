@@ -44,6 +44,19 @@ def crash_on_13_channels():
     return evaluate_or_crash
 
 
+def hang_on_17_channels():
+    """The real evaluate, except that a genome with 17 channels never returns (fault injection)."""
+    def evaluate_or_hang(g, probe, cfg, proxies):
+        import time
+
+        from msenas.fitness.evaluate import evaluate
+
+        if g.channels == 17:
+            time.sleep(3600)
+        return evaluate(g, probe, cfg, proxies)
+    return evaluate_or_hang
+
+
 def plain(records):
     out = []
     for r in records:
@@ -70,7 +83,8 @@ def genomes():
 def local_ray():
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # 3 logical CPUs: the 2-worker evaluator fixture plus the 1-worker pool of the timeout test
+    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -100,6 +114,20 @@ def test_raising_genome_and_dying_worker_do_not_stop_the_batch(evaluator, probe,
     assert plain([recs[0], recs[3]]) == plain(serial)
     again = evaluator.map(genomes[:2], ("log_params",))     # the replaced workers keep serving
     assert all(r.error is None for r in again)
+
+
+def test_a_hanging_genome_times_out_and_the_batch_goes_on(local_ray, probe, genomes):
+    ev = RayEvaluator(probe, CFG, workers=1, evaluate_fn=hang_on_17_channels(), timeout=10.0)
+    try:
+        hanging = dataclasses.replace(genomes[0], channels=17)
+        t0 = time.monotonic()
+        recs = ev.map([hanging, genomes[1]], ("log_params",))
+        assert 10.0 <= time.monotonic() - t0 < 600.0                # the genome sleeps for an hour
+        assert "timed out after 10 s" in recs[0].error and recs[0].fitness == WORST_FITNESS
+        assert recs[1].error is None                          # served by the replacement worker
+        assert plain(recs[1:]) == plain(SerialEvaluator(probe, CFG).map(genomes[1:2], ("log_params",)))
+    finally:
+        ev.close()
 
 
 def test_unreachable_cluster_address_is_a_one_line_user_error(probe):

@@ -93,8 +93,11 @@ class FitnessEngine:
 
 def make_engine(cfg: FitnessConfig, *, dataset: str = "digits", data_dir: str | None = None,
                 data_options: dict | None = None, seed: int = 0, workers: int = 0,
-                address: str | None = None) -> FitnessEngine:
-    """Engine on `dataset`: serial when workers=0 and no address, else Ray (local or at `address`)."""
+                address: str | None = None, timeout: float | None = None) -> FitnessEngine:
+    """Engine on `dataset`: serial when workers=0 and no address, else Ray (local or at `address`).
+
+    `timeout`: seconds one genome may run on a Ray worker before it is recorded as failed.
+    """
     from msenas.data import get_dataset
     from msenas.fitness.probe import make_probe
 
@@ -103,4 +106,4 @@ def make_engine(cfg: FitnessConfig, *, dataset: str = "digits", data_dir: str | 
     probe = make_probe(ds, cfg, seed)
     if workers == 0 and not address:
         return FitnessEngine(cfg, SerialEvaluator(probe, cfg))
-    return FitnessEngine(cfg, RayEvaluator(probe, cfg, workers=workers, address=address))
+    return FitnessEngine(cfg, RayEvaluator(probe, cfg, workers=workers, address=address, timeout=timeout))

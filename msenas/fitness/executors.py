@@ -4,12 +4,15 @@ The search only calls `map(genomes, proxies)`; swapping serial for Ray (local
 or a cluster) is a swap of this one object (DEAP's toolbox.map idea). A
 genome whose evaluation raises gets a failed record from `evaluate`; a Ray
 worker that dies (crash, out of memory) is replaced and its genome retried,
-then recorded as failed. Either way the batch goes on.
+then recorded as failed; with a timeout, a genome still running after it is
+recorded as failed and its worker replaced (no retry: the genome is the
+likely cause). Either way the batch goes on.
 """
 from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Callable, Protocol
 
 from msenas.errors import MsenasError
@@ -77,6 +80,9 @@ class _Worker:
     def run(self, genome: Genome, proxies: tuple[str, ...]) -> Record:
         return _safe(self.evaluate_fn, genome, self.probe, self.cfg, proxies)
 
+    def ready(self) -> bool:
+        return True
+
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
     """Raise ClusterError unless host:port of a Ray address accepts a TCP connection."""
@@ -117,16 +123,19 @@ class RayEvaluator:
     """Evaluates genomes on `workers` Ray actors (one CPU each), local or on a cluster."""
 
     def __init__(self, probe: ProbeData, cfg: FitnessConfig, workers: int = 2, address: str | None = None,
-                 retries: int = 2, evaluate_fn: EvaluateFn | None = None):
+                 retries: int = 2, evaluate_fn: EvaluateFn | None = None, timeout: float | None = None,
+                 start_timeout: float = 600.0):
         import ray
 
         self._owns = connect(address, max(1, workers))
         if workers < 1:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.cfg, self.retries, self.evaluate_fn = cfg, retries, evaluate_fn
+        self.timeout, self.start_timeout = timeout, start_timeout
         self._cls = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
         self._probe_ref = ray.put(probe)             # in the object store once, read by every actor
         self._actors = [self._spawn() for _ in range(workers)]
+        self._wait_ready(self._actors)               # start-up is not counted against a genome's timeout
 
     @property
     def workers(self) -> int:
@@ -136,6 +145,17 @@ class RayEvaluator:
     def _spawn(self):
         return self._cls.remote(self._probe_ref, self.cfg, self.evaluate_fn)
 
+    def _wait_ready(self, actors: list) -> None:
+        import ray
+
+        refs = [a.ready.remote() for a in actors]
+        done, _ = ray.wait(refs, num_returns=len(refs), timeout=self.start_timeout)
+        if len(done) < len(refs):
+            self.close()
+            raise ClusterError(f"{len(refs) - len(done)} of {len(refs)} Ray workers did not start within "
+                               f"{self.start_timeout:g} s (not enough free CPUs in the cluster?)")
+        ray.get(done)
+
     def map(self, genomes: list[Genome], proxies: tuple[str, ...]) -> list[Record]:
         """Records of `genomes` in order; one genome in flight per actor."""
         import ray
@@ -143,13 +163,23 @@ class RayEvaluator:
 
         proxies = tuple(proxies)
         out: list[Record | None] = [None] * len(genomes)
-        todo, tries, busy = list(range(len(genomes)))[::-1], [0] * len(genomes), {}
+        todo, tries, busy, since = list(range(len(genomes)))[::-1], [0] * len(genomes), {}, {}
         idle = list(range(len(self._actors)))
         while todo or busy:
             while todo and idle:
                 a, i = idle.pop(), todo.pop()
-                busy[self._actors[a].run.remote(genomes[i], proxies)] = (a, i)
-            ready, _ = ray.wait(list(busy), num_returns=1)
+                ref = self._actors[a].run.remote(genomes[i], proxies)
+                busy[ref], since[ref] = (a, i), time.monotonic()
+            left = None if not self.timeout else max(0.0, min(since[r] for r in busy) + self.timeout - time.monotonic())
+            ready, _ = ray.wait(list(busy), num_returns=1, timeout=left)
+            if not ready:                               # the oldest genome ran past the timeout
+                ref = min(busy, key=since.get)
+                a, i = busy.pop(ref)
+                self._replace(a)
+                out[i] = self._failed(genomes[i], proxies, f"evaluation timed out after {self.timeout:g} s "
+                                                           "(worker replaced)")
+                idle.append(a)
+                continue
             a, i = busy.pop(ready[0])
             try:
                 out[i] = ray.get(ready[0])
@@ -178,6 +208,7 @@ class RayEvaluator:
         except Exception:  # noqa: BLE001 - it is already gone
             pass
         self._actors[a] = self._spawn()
+        self._wait_ready([self._actors[a]])
 
     def close(self) -> None:
         """Kill the actors; shut Ray down when this evaluator started it."""

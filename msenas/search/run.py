@@ -75,7 +75,7 @@ def open_engine(cfg: RunConfig) -> Engine:
 
     return make_engine(cfg.fitness, dataset=cfg.data.dataset, data_dir=cfg.data.data_dir,
                        data_options=dict(cfg.data.options), seed=cfg.seed,
-                       workers=cfg.search.workers, address=cfg.search.address)
+                       workers=cfg.search.workers, address=cfg.search.address, timeout=cfg.search.eval_timeout)
 
 
 def calibration_genomes(cfg: RunConfig) -> list:
