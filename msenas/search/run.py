@@ -27,7 +27,7 @@ from msenas.search.scoring import Engine, plain
 
 CONFIG = "config.json"
 DATASET = "dataset.json"
-RESUME_OVERRIDABLE = ("search.generations", "search.workers", "search.address")
+RESUME_OVERRIDABLE = ("search.generations", "search.workers", "search.address", "search.eval_timeout")
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -44,7 +44,7 @@ def new_run_dir(cfg: RunConfig, out: str | None = None) -> Path:
 
 
 def resume_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
-    """config.json of a run folder, with only generations, workers and address changeable."""
+    """config.json of a run folder, with only RESUME_OVERRIDABLE fields changeable."""
     path = Path(run_dir) / CONFIG
     try:
         saved = json.loads(path.read_text())
