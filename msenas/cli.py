@@ -18,7 +18,7 @@ COMMANDS: dict[str, str] = {
     "transfer": "Rebuild a genome for another dataset and train it there",
     "evaluate": "Load a trained result folder and evaluate it on its test split",
     "darts": "MA-DARTS: differentiable search with multi-dimensional attention",
-    "report": "Figures and a Markdown summary of a run or result folder",
+    "report": "Figures and a Markdown summary of a search, MA-DARTS or training folder",
 }
 
 

@@ -64,6 +64,17 @@ def test_cli_search_moves_alphas_logs_nos_per_cell_and_exports_a_genome_that_tra
             assert len(srcs) == 2 and len(set(srcs)) == 2
     assert "darts" in summary(g, (1, 8, 8), 10, 2, extras)
 
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from msenas.report import make_report
+
+    rep = make_report(out)                                    # msenas report on the MA-DARTS folder
+    assert rep.kind == "darts" and not rep.notes
+    assert sorted(f.path.name for f in rep.figures) == ["alphas.png", "curves.png", "genome.png", "nos.png"]
+    text = rep.summary.read_text()
+    assert "complete: 2 of 2 epochs done" in text and "attention eca" in text and io.key(g) in text
+
     ds = get_dataset("digits", size=8)
     cfg = TrainConfig(epochs=2, batch_size=64, T=2, lr=0.01, warmup_epochs=0.0, label_smoothing=0.0, device="cpu")
     metrics = train(g, ds, cfg, tmp_path / "trained", progress=False)

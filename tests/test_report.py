@@ -153,7 +153,7 @@ def test_failure_scores_are_not_plotted():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p: p, "is not a msenas run or result folder (no generations.jsonl or metrics.json)"),
+    (lambda p: p, "is not a msenas run, MA-DARTS or result folder (no generations.jsonl, alphas.json or metrics.json)"),
     (lambda p: p / "missing", "no such folder"),
 ])
 def test_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path, capsys, make, message):

@@ -1,4 +1,4 @@
-"""msenas report DIR: figures (PNG) and report.md of a search run folder or a training result folder."""
+"""msenas report DIR: figures (PNG) and report.md of a search run, MA-DARTS or training result folder."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of msenas report."""
     p.add_argument("folder", metavar="DIR",
-                   help="a run folder of msenas search, or a result folder of msenas train/transfer")
+                   help="a run folder of msenas search, a folder of msenas darts, or a result folder of msenas train/transfer")
     p.add_argument("--out", metavar="DIR", default=None, help="where to write the report (default: DIR/report)")
     p.add_argument("--no-rdm", action="store_true",
                    help="skip rdm.png (it rebuilds the best genome and runs the probe batch)")

@@ -14,8 +14,8 @@ from pathlib import Path
 from msenas.atomic import atomic_write_text
 from msenas.errors import MsenasError
 from msenas.report import figures as F
-from msenas.report.folders import ResultFolder, RunFolder, read_folder
-from msenas.report.summary import result_summary, run_summary
+from msenas.report.folders import DartsFolder, ResultFolder, RunFolder, read_folder
+from msenas.report.summary import darts_summary, result_summary, run_summary
 
 SUMMARY = "report.md"
 
@@ -24,7 +24,7 @@ SUMMARY = "report.md"
 class Report:
     """What make_report wrote."""
 
-    kind: str                          # "run" or "result"
+    kind: str                          # "run", "darts" or "result"
     out_dir: Path
     figures: tuple[F.FigureFile, ...]
     summary: Path
@@ -32,13 +32,16 @@ class Report:
 
 
 def make_report(folder: str | Path, out: str | Path | None = None, *, rdm: bool = True) -> Report:
-    """Write the figures and report.md of a run or result folder into `out` (default FOLDER/report)."""
+    """Write the figures and report.md of a run, MA-DARTS or result folder into `out` (default FOLDER/report)."""
     data = read_folder(folder)
     out_dir = Path(out) if out is not None else data.path / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(data, RunFolder):
         figs, notes = run_figures(data, out_dir, rdm)
         text, kind = run_summary(data, figs, notes, out_dir), "run"
+    elif isinstance(data, DartsFolder):
+        figs, notes = darts_figures(data, out_dir)
+        text, kind = darts_summary(data, figs, notes, out_dir), "darts"
     else:
         figs, notes = result_figures(data, out_dir)
         text, kind = result_summary(data, figs, notes, out_dir), "result"
@@ -104,6 +107,30 @@ def _rdm(run: RunFolder, genome, key: str, out_dir: Path, notes: list[str]) -> l
         notes.append(f"rdm.png: cannot rebuild the probe ({msg})")
         return []
     return [rdm_figure(view, out_dir / "rdm.png", f"best genome {key}")]
+
+
+def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[F.FigureFile], list[str]]:
+    """Figures of an MA-DARTS folder: alphas, NoS per cell and curves (validation split), derived genome."""
+    from msenas.report.training import alphas_figure, curves_figure, nos_figure
+
+    figs, notes = [alphas_figure(run.alphas, out_dir / "alphas.png")], []
+    if run.epochs:
+        history = [{**e, "spikes_per_cell": (e.get("valid_nos") or {}).get("spikes_per_cell")} for e in run.epochs]
+        last = run.epochs[-1]
+        final = {**(last.get("valid_nos") or {}), "valid_acc": last.get("valid_acc")}
+        figs.append(nos_figure(history, final, out_dir / "nos.png", split="valid"))
+        figs.append(curves_figure(run.epochs, out_dir / "curves.png", split="valid"))
+    else:
+        notes.append("nos.png, curves.png: no epoch finished yet")
+    if run.genome is not None:
+        from msenas.genome import io
+
+        genome = io.from_dict(run.genome)
+        figs.append(_genome(genome, out_dir, run.genome.get("in_shape"),
+                            f"derived genome {io.key(genome)} (attention {genome.attention})"))
+    else:
+        notes.append("genome.png: no genome derived yet")
+    return figs, notes
 
 
 def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[F.FigureFile], list[str]]:

@@ -1,8 +1,9 @@
-"""Read a search run folder or a training result folder for the report, tolerating a run in progress.
+"""Read a search run, MA-DARTS or training result folder for the report, tolerating a run in progress.
 
 Nothing here writes into the folder it reads (a running search may be writing
-it at the same moment). A run folder is recognised by generations.jsonl, a
-result folder (msenas train / transfer) by metrics.json. A partial last line
+it at the same moment). A run folder is recognised by generations.jsonl, an
+MA-DARTS folder (msenas darts) by alphas.json, a result folder (msenas train /
+transfer) by metrics.json. A partial last line
 of generations.jsonl is skipped; a missing or unreadable hall_of_fame.json is
 replaced by the hall of fame in the newest good checkpoint.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from msenas.errors import MsenasError
 
-GENERATIONS, METRICS = "generations.jsonl", "metrics.json"
+GENERATIONS, METRICS, ALPHAS, NOS = "generations.jsonl", "metrics.json", "alphas.json", "nos.jsonl"
 CHECKPOINTS = ("checkpoint.json", "checkpoint.prev.json")
 
 
@@ -74,16 +75,34 @@ class ResultFolder:
         return self.metrics.get("final") or (self.history[-1] if self.history else None)
 
 
-def read_folder(path: str | Path) -> RunFolder | ResultFolder:
-    """The run or result folder at `path`; ReportError when it is neither."""
+@dataclass(frozen=True)
+class DartsFolder:
+    """An MA-DARTS search folder (msenas darts), possibly still searching."""
+
+    path: Path
+    config: dict                # config.json: {"darts": DartsConfig fields, "data": ...}
+    alphas: dict                # alphas.json: ops, edges, history of softmaxed alphas per epoch
+    epochs: tuple[dict, ...]    # nos.jsonl: one record per finished epoch
+    genome: dict | None         # genome.json: the derived genome (and extras), None before epoch 1
+
+    @property
+    def darts(self) -> dict:
+        """The DartsConfig fields."""
+        return self.config.get("darts", {})
+
+
+def read_folder(path: str | Path) -> RunFolder | DartsFolder | ResultFolder:
+    """The run, MA-DARTS or result folder at `path`; ReportError when it is none of them."""
     p = Path(path)
     if not p.is_dir():
         raise ReportError(f"{p}: no such folder")
     if (p / GENERATIONS).is_file():
         return read_run(p)
+    if (p / ALPHAS).is_file():
+        return read_darts(p)
     if (p / METRICS).is_file():
         return read_result(p)
-    raise ReportError(f"{p} is not a msenas run or result folder (no {GENERATIONS} or {METRICS})")
+    raise ReportError(f"{p} is not a msenas run, MA-DARTS or result folder (no {GENERATIONS}, {ALPHAS} or {METRICS})")
 
 
 def read_json(path: Path, default: Any = None, required: bool = False) -> Any:
@@ -178,3 +197,26 @@ def read_result(path: Path) -> ResultFolder:
     genome = read_json(path / "genome.json")
     return ResultFolder(path, config if isinstance(config, dict) else {}, metrics,
                         genome if isinstance(genome, dict) else None)
+
+
+def read_darts(path: Path) -> DartsFolder:
+    """An MA-DARTS folder: alphas.json, nos.jsonl (a partial last line skipped), config.json, genome.json."""
+    alphas = read_json(path / ALPHAS, required=True)
+    if not isinstance(alphas, dict) or not isinstance(alphas.get("history"), list) or not alphas["history"]:
+        raise ReportError(f"{path / ALPHAS}: expected an object with a non-empty history list")
+    epochs = []
+    try:
+        lines = (path / NOS).read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("epoch"), int):
+            epochs.append(entry)
+    config = read_json(path / "config.json", {}) or {}
+    genome = read_json(path / "genome.json")
+    return DartsFolder(path, config if isinstance(config, dict) else {}, alphas, tuple(epochs),
+                       genome if isinstance(genome, dict) else None)

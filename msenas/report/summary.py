@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from msenas.report.figures import FigureFile
-from msenas.report.folders import ResultFolder, RunFolder
+from msenas.report.folders import DartsFolder, ResultFolder, RunFolder
 
 CAPTIONS = {
     "fitness.png": "fitness over generations: best, mean ± std, min (healthy members)",
@@ -15,7 +15,8 @@ CAPTIONS = {
     "genome.png": "the genome: macro reads, cells, motifs, ops on edges, feedback edges",
     "rdm.png": "network RDM of the best genome next to the target RDM, on the probe batch",
     "nos.png": "spikes per sample in each cell (NoS), final and per epoch",
-    "curves.png": "accuracy and loss per epoch (train and test)",
+    "curves.png": "accuracy and loss per epoch (train and test, or validation for MA-DARTS)",
+    "alphas.png": "softmaxed architecture weights of the last epoch: edges x candidate ops",
 }
 
 
@@ -123,4 +124,31 @@ def result_summary(res: ResultFolder, figures: Sequence[FigureFile], notes: Sequ
         ("params", _num(final.get("params", cfg.get("params")), ",")),
     ]
     lines = [f"# msenas report: trained model `{res.path.name}`", ""] + _table(rows)
+    return "\n".join(lines + _figure_lines(figures, notes, out_dir)) + "\n"
+
+
+def darts_summary(run: DartsFolder, figures: Sequence[FigureFile], notes: Sequence[str], out_dir: Path) -> str:
+    """Markdown summary of an MA-DARTS folder (msenas darts)."""
+    d, data = run.darts, run.config.get("data", {})
+    done, planned = len(run.epochs), d.get("epochs", "?")
+    status = "complete" if isinstance(planned, int) and done >= planned else "in progress (or stopped)"
+    last = run.epochs[-1] if run.epochs else {}
+    nos = last.get("valid_nos") or {}
+    extras = run.genome or {}
+    rows = [
+        ("MA-DARTS folder", f"`{run.path}`"),
+        ("status", f"{status}: {done} of {planned} epochs done"),
+        ("dataset", _dataset_text(extras.get("dataset") or data.get("name") or data.get("dataset"), extras)),
+        ("supernet", f"{d.get('n_cells', '?')} cells, {d.get('channels', '?')} channels, {d.get('n_nodes', '?')} nodes, "
+                     f"reductions {d.get('reductions', '?')}, T {d.get('T', '?')}, ops {', '.join(d.get('ops', []))}"),
+        ("search", f"attention {d.get('attention', '?')}, {d.get('order', '?')} order, seed {d.get('seed', '?')}"),
+        ("validation accuracy (last epoch)", _num(last.get("valid_acc"))),
+        ("validation NoS per sample", f"{_num(nos.get('spikes'))} (per cell: {_cells(nos.get('spikes_per_cell'))})"),
+    ]
+    if run.genome is not None:
+        from msenas.genome import io
+
+        rows.append(("derived genome", f"key `{io.key(io.from_dict(run.genome))}` in `genome.json` "
+                                       f"(train it with `msenas train {run.path / 'genome.json'}`)"))
+    lines = [f"# msenas report: MA-DARTS search `{run.path.name}`", ""] + _table(rows)
     return "\n".join(lines + _figure_lines(figures, notes, out_dir)) + "\n"
