@@ -17,7 +17,7 @@ from msenas.errors import MsenasError
 READOUTS = ("last", "mean", "max")
 METRICS = ("pearson", "euclidean", "cosine")
 CORRELATIONS = ("spearman", "kendall")
-DEFAULT_PROXY = "rdm_k_acc_params"  # calibrated {RDM after k steps, probe acc after k steps, log params}: docs/fitness.md
+DEFAULT_PROXY = "rdm_k_loss_params"  # calibrated {RDM, probe loss after k steps, log params}: docs/fitness.md
 
 
 class FitnessConfigError(MsenasError, ValueError):
