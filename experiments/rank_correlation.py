@@ -8,8 +8,14 @@ test accuracy, with bootstrap 95% intervals and paired-bootstrap differences
 against log(params). Per-genome results live in OUT/genomes/*.json, so an
 interrupted run resumes and a proxy added later does not retrain anything.
 
-  python experiments/rank_correlation.py run --space fixed --n 30 --out results/rank/fixed
-  python experiments/rank_correlation.py report results/rank/fixed results/rank/tiny --md results/rank/tables.md
+Genome i is the same for every --n (one seeded sampler), so --n can grow a
+benchmark; --fidelity STEPSxBATCH adds few-step fidelities (scored for every
+genome, trained ones included), named NAME@STEPSxBATCH in the tables. Costs
+are process CPU seconds against the same genomes' training runs.
+
+  python experiments/rank_correlation.py run --space fixed --n 150 --epochs 4 --option size=8 \
+      --fidelity 5x32 3x64 --out results/rank/fixed
+  python experiments/rank_correlation.py report results/rank/fixed results/rank/tiny --split 90 --md results/rank/tables.md
 """
 from __future__ import annotations
 
