@@ -300,6 +300,11 @@ def report(args: argparse.Namespace) -> None:
             *_costs(a),
             *_table(a),
         ]
+        if args.split:
+            c = runs[f"{args.split}:"]
+            lines += [f"#### space `{s['space']}`, confirmation set only: genomes {args.split}.. (N={c['n']}, "
+                      f"{c['dead_init']} dead at init; seed-to-seed tau {c['repeatability_tau']:+.2f})", "",
+                      *_costs(c), *_table(c)]
     names = set.intersection(*(set(r["all"]["table"]) for r in analyses.values()))
     for sub in subsets:
         key = sub or "all"
