@@ -22,6 +22,8 @@ from torch import nn
 from msenas.registry import Registry, RegistryError
 
 ATTENTIONS: Registry = Registry("attention")
+CBAM_REDUCTION, CBAM_KERNEL = 16, 7     # CBAM's MLP reduction and spatial kernel (Woo et al.)
+TEMPORAL_KERNEL = 3                     # kernel of the temporal attention's conv over T
 
 
 def eca_kernel(channels: int, gamma: int = 2, b: int = 1) -> int:
@@ -48,7 +50,7 @@ class ECA(nn.Module):
 class CBAM(nn.Module):
     """Channel attention (shared MLP on avg and max pools), then spatial attention (7x7 conv)."""
 
-    def __init__(self, channels: int, reduction: int = 16, kernel: int = 7):
+    def __init__(self, channels: int, reduction: int = CBAM_REDUCTION, kernel: int = CBAM_KERNEL):
         super().__init__()
         hidden = max(1, channels // reduction)
         self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
@@ -73,7 +75,7 @@ class CBAM(nn.Module):
 class TemporalAttention(nn.Module):
     """One weight per time step and sample from a 1-D conv over T of the squeezed input."""
 
-    def __init__(self, channels: int, kernel: int = 3):
+    def __init__(self, channels: int, kernel: int = TEMPORAL_KERNEL):
         super().__init__()
         self.conv = nn.Conv1d(2, 1, kernel, padding=kernel // 2)
 
@@ -111,12 +113,12 @@ def attention_cost(spec: str, channels: int, h: int, w: int) -> tuple[int, int]:
             k = eca_kernel(channels)
             params, macs = params + k, macs + k * channels
         elif name == "cbam":
-            hidden = max(1, channels // 16)
-            mlp = 2 * channels * hidden + hidden + channels
-            params += mlp + 2 * 7 * 7
-            macs += 2 * 2 * channels * hidden + 2 * 7 * 7 * h * w
+            hidden = max(1, channels // CBAM_REDUCTION)
+            spatial = 2 * CBAM_KERNEL * CBAM_KERNEL
+            params += 2 * channels * hidden + hidden + channels + spatial
+            macs += 2 * 2 * channels * hidden + spatial * h * w
         elif name == "temporal":
-            params, macs = params + 2 * 3 + 1, macs + 2 * 3
+            params, macs = params + 2 * TEMPORAL_KERNEL + 1, macs + 2 * TEMPORAL_KERNEL
     return params, macs
 
 

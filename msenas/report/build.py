@@ -126,7 +126,7 @@ def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[F.FigureFile], 
         from msenas.genome import io
 
         genome = io.from_dict(run.genome)
-        figs.append(_genome(genome, out_dir, run.genome.get("in_shape"),
+        figs.append(_genome(genome, out_dir, run.config.get("in_shape"),
                             f"derived genome {io.key(genome)} (attention {genome.attention})"))
     else:
         notes.append("genome.png: no genome derived yet")

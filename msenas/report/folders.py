@@ -80,7 +80,7 @@ class DartsFolder:
     """An MA-DARTS search folder (msenas darts), possibly still searching."""
 
     path: Path
-    config: dict                # config.json: {"darts": DartsConfig fields, "data": ...}
+    config: dict                # config.json: {"darts": DartsConfig fields, "dataset", "in_shape", "n_classes", ...}
     alphas: dict                # alphas.json: ops, edges, history of softmaxed alphas per epoch
     epochs: tuple[dict, ...]    # nos.jsonl: one record per finished epoch
     genome: dict | None         # genome.json: the derived genome (and extras), None before epoch 1
@@ -119,9 +119,12 @@ def read_json(path: Path, default: Any = None, required: bool = False) -> Any:
         return default
 
 
-def read_generations(path: Path) -> tuple[list[dict], int]:
-    """(entries sorted by gen, the last kept per gen; count of unparsable lines)."""
-    by_gen, bad = {}, 0
+def read_jsonl(path: Path, key: str) -> tuple[list[dict], int]:
+    """(objects with an integer `key`, sorted by it, the last kept per value; count of unparsable lines).
+
+    A missing file reads as empty; a partial last line (a file being written) counts as unparsable.
+    """
+    by_key, bad = {}, 0
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError):
@@ -134,11 +137,11 @@ def read_generations(path: Path) -> tuple[list[dict], int]:
         except json.JSONDecodeError:
             bad += 1
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("gen"), int):
-            by_gen[entry["gen"]] = entry
+        if isinstance(entry, dict) and isinstance(entry.get(key), int):
+            by_key[entry[key]] = entry
         else:
             bad += 1
-    return [by_gen[g] for g in sorted(by_gen)], bad
+    return [by_key[k] for k in sorted(by_key)], bad
 
 
 def _checkpoint_state(path: Path):
@@ -172,7 +175,7 @@ def read_run(path: Path) -> RunFolder:
     config = read_json(path / "config.json", required=True)
     if not isinstance(config, dict):
         raise ReportError(f"{path / 'config.json'}: expected a JSON object")
-    gens, bad = read_generations(path / GENERATIONS)
+    gens, bad = read_jsonl(path / GENERATIONS, "gen")
     state = _checkpoint_state(path)
     if state is not None:  # a checkpoint can hold generations whose line was cut off
         have = {e["gen"] for e in gens}
@@ -204,18 +207,7 @@ def read_darts(path: Path) -> DartsFolder:
     alphas = read_json(path / ALPHAS, required=True)
     if not isinstance(alphas, dict) or not isinstance(alphas.get("history"), list) or not alphas["history"]:
         raise ReportError(f"{path / ALPHAS}: expected an object with a non-empty history list")
-    epochs = []
-    try:
-        lines = (path / NOS).read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("epoch"), int):
-            epochs.append(entry)
+    epochs, _ = read_jsonl(path / NOS, "epoch")
     config = read_json(path / "config.json", {}) or {}
     genome = read_json(path / "genome.json")
     return DartsFolder(path, config if isinstance(config, dict) else {}, alphas, tuple(epochs),

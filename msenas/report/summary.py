@@ -129,16 +129,15 @@ def result_summary(res: ResultFolder, figures: Sequence[FigureFile], notes: Sequ
 
 def darts_summary(run: DartsFolder, figures: Sequence[FigureFile], notes: Sequence[str], out_dir: Path) -> str:
     """Markdown summary of an MA-DARTS folder (msenas darts)."""
-    d, data = run.darts, run.config.get("data", {})
+    d = run.darts
     done, planned = len(run.epochs), d.get("epochs", "?")
     status = "complete" if isinstance(planned, int) and done >= planned else "in progress (or stopped)"
     last = run.epochs[-1] if run.epochs else {}
     nos = last.get("valid_nos") or {}
-    extras = run.genome or {}
     rows = [
         ("MA-DARTS folder", f"`{run.path}`"),
         ("status", f"{status}: {done} of {planned} epochs done"),
-        ("dataset", _dataset_text(extras.get("dataset") or data.get("name") or data.get("dataset"), extras)),
+        ("dataset", _dataset_text(run.config.get("dataset"), run.config)),
         ("supernet", f"{d.get('n_cells', '?')} cells, {d.get('channels', '?')} channels, {d.get('n_nodes', '?')} nodes, "
                      f"reductions {d.get('reductions', '?')}, T {d.get('T', '?')}, ops {', '.join(d.get('ops', []))}"),
         ("search", f"attention {d.get('attention', '?')}, {d.get('order', '?')} order, seed {d.get('seed', '?')}"),
