@@ -316,6 +316,54 @@ def test_dvsgesture_honours_official_split_and_folder_labels(tmp_path):
     assert float(x[:, 1].sum()) == int(ev["p"].sum())
 
 
+def fake_tonic_gesture(root: Path, users: int = 2) -> Path:
+    """tonic.datasets.DVSGesture's extracted tree: ibmGesture{Train,Test}/<user>/<label>.npy, columns x, y, p, t (ms)."""
+    rng = np.random.default_rng(5)
+    for folder, n in (("ibmGestureTrain", users), ("ibmGestureTest", 1)):
+        for u in range(n):
+            for label in range(11):
+                k = 30 + label
+                ev = np.stack([rng.integers(0, 128, k), rng.integers(0, 128, k), rng.integers(0, 2, k),
+                               np.sort(rng.integers(0, 6000, k))], axis=1).astype(np.float64)
+                path = root / "DVSGesture" / folder / f"user{u + 1:02d}_fluorescent" / f"{label}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, ev)
+    return root
+
+
+def test_dvsgesture_reads_tonic_raw_tree_from_save_to_or_its_folder(tmp_path):
+    fake_tonic_gesture(tmp_path, users=2)
+    for data_dir in (tmp_path, tmp_path / "DVSGesture", tmp_path / "DVSGesture" / "ibmGestureTrain"):
+        ds = get_dataset("dvsgesture", str(data_dir), T=3, size=32)
+        assert len(ds.train) == 22 and len(ds.test) == 11 and ds.info.in_shape == (2, 32, 32)
+    full = get_dataset("dvsgesture", str(tmp_path), T=3)
+    assert all(f.parent.parent.name == "ibmGestureTest" for f in full.test.files)
+    assert sorted(labels_of(full.train).tolist()) == sorted(list(range(11)) * 2)
+    i = int(np.flatnonzero(labels_of(full.test) == 10)[0])  # "10.npy" is label 10, not a lexicographic index
+    ev = np.load(full.test.files[i])
+    x, y = full.test[i]
+    assert y == 10 and x.shape == (3, 2, 128, 128) and float(x.sum()) == len(ev) == 40
+    assert float(x[:, 1].sum()) == ev[:, 2].sum()  # ON events in channel 1
+    j = int(ev[0, 0]), int(ev[0, 1])  # the first event lands in slice 0 at (y, x)
+    assert x[0, int(ev[0, 2] > 0), j[1], j[0]] >= 1
+
+
+def test_dvsgesture_tonic_malformed_files_raise(tmp_path):
+    fake_tonic_gesture(tmp_path)
+    np.save(tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "other.npy", np.zeros((3, 4)))
+    with pytest.raises(DataError, match=r"other.npy is not a label 0..10"):
+        get_dataset("dvsgesture", str(tmp_path))
+    (tmp_path / "DVSGesture" / "ibmGestureTest" / "user01_fluorescent" / "other.npy").unlink()
+    first = sorted((tmp_path / "DVSGesture" / "ibmGestureTrain").rglob("*.npy"))[0]
+    np.save(first, np.zeros((3, 3)))
+    with pytest.raises(DataError, match=r"cannot read .*\.npy.*shape \(3, 3\).*\[N, 4\] array of x, y, p, t"):
+        get_dataset("dvsgesture", str(tmp_path))
+    import shutil
+    shutil.rmtree(tmp_path / "DVSGesture" / "ibmGestureTest")
+    with pytest.raises(DataError, match="no ibmGestureTest folder"):
+        get_dataset("dvsgesture", str(tmp_path))
+
+
 def test_dvs_size_option_resizes_with_area(tmp_path):
     fake_gesture(tmp_path)
     full = get_dataset("dvsgesture", str(tmp_path), T=2)
@@ -346,7 +394,7 @@ def test_frames_tree_is_used_for_its_T_only(tmp_path):
 
 
 def test_dvs_missing_or_malformed_layout_raises(tmp_path):
-    with pytest.raises(DataError, match=r"dvsgesture: no events_np or frames_number_4_split_by_number.*train,test"):
+    with pytest.raises(DataError, match=r"dvsgesture: no events_np, frames_number_4_split_by_number or ibmGestureTrain.*train,test"):
         get_dataset("dvsgesture", str(tmp_path))
     (tmp_path / "events_np" / "train" / "0").mkdir(parents=True)
     _events_file(tmp_path / "events_np" / "train" / "0" / "a.npz", np.random.default_rng(0))

@@ -1,4 +1,4 @@
-"""Event-camera datasets: CIFAR10-DVS, DVS128 Gesture (spikingjelly layouts) and digits-dvs.
+"""Event-camera datasets: CIFAR10-DVS, DVS128 Gesture (spikingjelly and tonic layouts) and digits-dvs.
 
 Every event sample is float32 frames [T, 2, H, W] of event counts, channel 0 =
 OFF events (p = 0), channel 1 = ON events (p = 1), integrated "split by number"
@@ -26,8 +26,10 @@ _LAYOUT = {
     "cifar10dvs": "<root>/events_np/<class>/*.npz (t, x, y, p) or <root>/frames_number_<T>_split_by_number/"
                   "<class>/*.npz (frames), class in airplane..truck",
     "dvsgesture": "<root>/events_np/{train,test}/<label 0..10>/*.npz (t, x, y, p) or "
-                  "<root>/frames_number_<T>_split_by_number/{train,test}/<label>/*.npz (frames)",
+                  "<root>/frames_number_<T>_split_by_number/{train,test}/<label>/*.npz (frames) or tonic's "
+                  "<root>/ibmGesture{Train,Test}/<user>/<label 0..10>.npy (columns x, y, p, t)",
 }
+TONIC_GESTURE = {"train": "ibmGestureTrain", "test": "ibmGestureTest"}  # tonic.datasets.DVSGesture folders
 
 
 def integrate_events(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray,
@@ -53,7 +55,7 @@ def resize_frames(frames: torch.Tensor, size: int | None) -> torch.Tensor:
 
 
 class EventFileSplit(TorchDataset):
-    """One .npz per sample: events (t, x, y, p) integrated to T frames, or stored frames."""
+    """One file per sample: .npz events (t, x, y, p) or stored frames, or tonic's .npy [N, 4] (x, y, p, t)."""
 
     def __init__(self, name: str, files: list[Path], targets: list[int], kind: str,
                  T: int, size: int | None):
@@ -66,6 +68,11 @@ class EventFileSplit(TorchDataset):
     def _load(self, path: Path) -> np.ndarray:
         H, W = SENSOR[self.name]
         try:
+            if self.kind == "tonic":
+                ev = np.load(path, allow_pickle=False)
+                if ev.ndim != 2 or ev.shape[1] != 4:
+                    raise ValueError(f"array has shape {ev.shape}, expected (N, 4)")
+                return integrate_events(ev[:, 3], ev[:, 0], ev[:, 1], ev[:, 2], self.T, H, W)
             with np.load(path) as f:
                 if self.kind == "frames":
                     frames = f["frames"].astype(np.float32)  # [T, 2, H, W]
@@ -74,7 +81,8 @@ class EventFileSplit(TorchDataset):
                     return frames
                 return integrate_events(f["t"], f["x"], f["y"], f["p"], self.T, H, W)
         except (OSError, KeyError, ValueError) as e:
-            want = "an array 'frames'" if self.kind == "frames" else "arrays t, x, y, p"
+            want = {"frames": "an array 'frames'", "events": "arrays t, x, y, p",
+                    "tonic": "an [N, 4] array of x, y, p, t"}[self.kind]
             raise DataError(f"{self.name}: cannot read {path} ({e}; expected {want}; layout {_LAYOUT[self.name]})") from None
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
@@ -83,18 +91,23 @@ class EventFileSplit(TorchDataset):
 
 
 def _tree(name: str, data_dir: str | None, T: int) -> tuple[Path, str]:
-    """The frames tree for T if present, else the events_np tree: (folder, kind)."""
+    """The frames tree for T if present, else the events_np tree, else tonic's raw tree: (folder, kind)."""
     if data_dir is None:
         raise DataError(f"{name}: data_dir is required (expected {_LAYOUT[name]})")
     root = Path(data_dir)
-    if root.name == "events_np" or root.name.startswith("frames_number_"):
+    if root.name == "events_np" or root.name.startswith("frames_number_") or root.name in TONIC_GESTURE.values():
         root = root.parent
     frames = root / f"frames_number_{T}_split_by_number"
     if frames.is_dir():
         return frames, "frames"
     if (root / "events_np").is_dir():
         return root / "events_np", "events"
-    raise DataError(f"{name}: no events_np or frames_number_{T}_split_by_number under {root} (expected {_LAYOUT[name]})")
+    if name == "dvsgesture":
+        for tonic_root in (root, root / "DVSGesture"):  # the folder tonic extracted into, or its save_to
+            if any((tonic_root / sub).is_dir() for sub in TONIC_GESTURE.values()):
+                return tonic_root, "tonic"
+    trees = f"events_np, frames_number_{T}_split_by_number" + (" or ibmGestureTrain" if name == "dvsgesture" else "")
+    raise DataError(f"{name}: no {trees} under {root} (expected {_LAYOUT[name]})")
 
 
 def _npz_files(folder: Path) -> list[Path]:
@@ -118,6 +131,19 @@ def _gesture_split(tree: Path, split: str) -> tuple[list[Path], list[int]]:
     return files, labels
 
 
+def _tonic_gesture_split(root: Path, split: str) -> tuple[list[Path], list[int]]:
+    folder = root / TONIC_GESTURE[split]
+    if not folder.is_dir():
+        raise DataError(f"dvsgesture: no {folder.name} folder in {root} (expected {_LAYOUT['dvsgesture']})")
+    files = sorted(folder.rglob("*.npy"), key=lambda q: q.relative_to(folder).as_posix())
+    if not files:
+        raise DataError(f"dvsgesture: no .npy files under {folder} (expected {_LAYOUT['dvsgesture']})")
+    bad = [f for f in files if not f.stem.isdigit() or int(f.stem) > 10]
+    if bad:
+        raise DataError(f"dvsgesture: file name {bad[0]} is not a label 0..10 (expected {_LAYOUT['dvsgesture']})")
+    return files, [int(f.stem) for f in files]
+
+
 def _cifar10dvs_split(tree: Path) -> tuple[tuple[list[Path], list[int]], tuple[list[Path], list[int]]]:
     missing = [c for c in CIFAR10DVS_CLASSES if not (tree / c).is_dir()]
     if missing:
@@ -137,7 +163,9 @@ def _cifar10dvs_split(tree: Path) -> tuple[tuple[list[Path], list[int]], tuple[l
 def _build_dvs(name: str, data_dir: str | None, T: int, size: int | None, n_classes: int) -> Dataset:
     check_size(name, size)
     tree, kind = _tree(name, data_dir, T)
-    if name == "dvsgesture":
+    if kind == "tonic":
+        train, test = _tonic_gesture_split(tree, "train"), _tonic_gesture_split(tree, "test")
+    elif name == "dvsgesture":
         train, test = _gesture_split(tree, "train"), _gesture_split(tree, "test")
     else:
         train, test = _cifar10dvs_split(tree)
@@ -156,7 +184,7 @@ def build_cifar10dvs(data_dir: str | None, *, T: int, seed: int, size: int | Non
 
 @register_dataset("dvsgesture")
 def build_dvsgesture(data_dir: str | None, *, T: int, seed: int, size: int | None = None) -> Dataset:
-    """DVS128 Gesture from spikingjelly's events_np or frames tree; official train/test folders."""
+    """DVS128 Gesture from spikingjelly's events_np or frames tree, or tonic's raw .npy tree; official split."""
     return _build_dvs("dvsgesture", data_dir, T, size, 11)
 
 
