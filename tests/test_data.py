@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -358,7 +359,6 @@ def test_dvsgesture_tonic_malformed_files_raise(tmp_path):
     np.save(first, np.zeros((3, 3)))
     with pytest.raises(DataError, match=r"cannot read .*\.npy.*shape \(3, 3\).*\[N, 4\] array of x, y, p, t"):
         get_dataset("dvsgesture", str(tmp_path))
-    import shutil
     shutil.rmtree(tmp_path / "DVSGesture" / "ibmGestureTest")
     with pytest.raises(DataError, match="no ibmGestureTest folder"):
         get_dataset("dvsgesture", str(tmp_path))
