@@ -84,20 +84,52 @@ def run(args: argparse.Namespace) -> None:
             atomic_write_text(path, json.dumps(run_seed(args, seed, out), indent=1))
 
 
+def summarise(seeds: list[dict]) -> dict:
+    """Per arm: accuracy per search seed (mean over training seeds) and fitness; paired differences to evolution."""
+    out = {"seeds": [s["seed"] for s in seeds], "evaluations": [s["evaluations"] for s in seeds], "arms": {}}
+    for arm in ARMS:
+        acc = [float(np.mean(s["arms"][arm]["test_acc"])) for s in seeds]
+        fit = [float(s["arms"][arm]["fitness"]) for s in seeds]
+        out["arms"][arm] = {"acc": acc, "acc_mean": float(np.mean(acc)), "acc_std": float(np.std(acc)),
+                            "fitness": fit, "fitness_mean": float(np.mean(fit))}
+    evo = np.asarray(out["arms"]["evolution"]["acc"])
+    evo_fit = np.asarray(out["arms"]["evolution"]["fitness"])
+    out["evolution_minus"] = {}
+    for arm in ARMS[1:]:
+        d = evo - np.asarray(out["arms"][arm]["acc"])
+        f = evo_fit - np.asarray(out["arms"][arm]["fitness"])
+        out["evolution_minus"][arm] = {"acc": d.tolist(), "acc_mean": float(d.mean()), "acc_std": float(d.std()),
+                                       "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
+                                       "fitness": f.tolist(), "fitness_mean": float(f.mean())}
+    return out
+
+
 def report(args: argparse.Namespace) -> None:
     out = Path(args.folder)
     setup = json.loads((out / "setup.json").read_text())
     seeds = [json.loads(p.read_text()) for p in sorted(out.glob("seed_*.json"))]
+    if not seeds:
+        raise SystemExit(f"error: no seed_*.json results in {out}")
+    sm = summarise(seeds)
     lines = [f"Config `{setup['config']}` with overrides {setup['set']}; {len(seeds)} search seeds; each arm's "
              f"genome trained {setup['epochs']} epochs with training seeds {setup['train_seeds']}.", "",
-             "| arm | mean test acc | std over search seeds | per seed (mean over training seeds) | fitness evaluations |",
-             "| --- | --- | --- | --- | --- |"]
+             "| arm | mean test acc | std over search seeds | per seed (mean over training seeds) | "
+             "fitness of its genome (mean; per seed) | fitness evaluations |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for arm in ARMS:
-        per = [float(np.mean(s["arms"][arm]["test_acc"])) for s in seeds]
-        lines.append(f"| {arm} | {np.mean(per):.3f} | {np.std(per):.3f} | {', '.join(f'{p:.3f}' for p in per)} | "
-                     f"{', '.join(str(s['evaluations']) for s in seeds)} |")
+        a = sm["arms"][arm]
+        lines.append(f"| {arm} | {a['acc_mean']:.3f} | {a['acc_std']:.3f} | {', '.join(f'{p:.3f}' for p in a['acc'])} | "
+                     f"{a['fitness_mean']:.3f}; {', '.join(f'{p:.3f}' for p in a['fitness'])} | "
+                     f"{', '.join(str(e) for e in sm['evaluations'])} |")
+    lines += ["", "| evolution minus | test acc: mean +- std (per seed) | seeds evolution wins / ties | "
+              "fitness: mean (per seed) |", "| --- | --- | --- | --- |"]
+    for arm, d in sm["evolution_minus"].items():
+        lines.append(f"| {arm} | {d['acc_mean']:+.3f} +- {d['acc_std']:.3f} ({', '.join(f'{x:+.3f}' for x in d['acc'])}) | "
+                     f"{d['wins']} / {d['ties']} of {len(seeds)} | "
+                     f"{d['fitness_mean']:+.3f} ({', '.join(f'{x:+.3f}' for x in d['fitness'])}) |")
     text = "\n".join(lines)
     print(text)
+    atomic_write_text(out / "summary.json", json.dumps(sm, indent=1))
     if args.md:
         atomic_write_text(args.md, text + "\n")
 
