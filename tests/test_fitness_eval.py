@@ -131,6 +131,23 @@ def test_composite_engine_calibrates_scores_and_resumes_identically(probe, genom
         other.load_state_dict(state)
 
 
+def test_extended_upper_tail_separates_genomes_that_beat_the_calibration(probe, genomes):
+    scored = {}
+    for tail in ("saturate", "extend"):
+        cfg = FitnessConfig(**{**SMALL, "proxy": "rdm_params", "upper_tail": tail})
+        engine = FitnessEngine(cfg, SerialEvaluator(probe, cfg))
+        engine.calibrate(genomes)                               # their rdm values stay inside the calibration
+        engine.calibration.values["log_params"] = [0.0, 1.0]   # every real genome is bigger than this
+        scored[tail] = engine.score(genomes)
+    live = [i for i, r in enumerate(scored["saturate"]) if r.ok]
+    assert live
+    for i in live:
+        sat, ext = scored["saturate"][i], scored["extend"][i]
+        # log_params percentile: 1 when saturated; extended at the top-decile slope 0.1 / (1 - 0.9) -> the value
+        assert ext.fitness - sat.fitness == pytest.approx((ext.proxies["log_params"] - 1.0) / 2)
+        assert ext.fitness > 1.0 >= sat.fitness
+
+
 def test_promotion_gives_few_step_proxies_only_to_the_best_fraction(probe, genomes):
     cfg = FitnessConfig(**{**SMALL, "proxy": "rdm_k_acc_params", "promote": 0.5})
     engine = FitnessEngine(cfg, SerialEvaluator(probe, cfg))

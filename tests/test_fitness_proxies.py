@@ -148,6 +148,27 @@ def test_percentile_interpolates_and_saturates():
     assert percentile([1.0, 2.0, 2.0, 3.0], 2.0) == pytest.approx(0.5)  # ties share their position
 
 
+def test_extended_upper_tail_continues_the_top_decile_slope_and_keeps_the_rest():
+    vals = [float(v) for v in range(11)]                  # 0..10: top decile 9..10 spans percentile 0.1
+    assert percentile(vals, 12.0, "extend") == pytest.approx(1.2)
+    assert percentile(vals, 10.0, "extend") == 1.0 == percentile(vals, 12.0)
+    for v in (-3.0, 0.0, 4.5, 9.5):                       # below the top nothing changes, 0 still floors
+        assert percentile(vals, v, "extend") == percentile(vals, v)
+    flat = [0.0] * 9 + [1.0, 1.0]                          # top decile flat: the slope of the whole range,
+    assert percentile(flat, 2.0, "extend") == pytest.approx(0.95 + 1.0)  # from the tied top's shared 0.95
+
+
+def test_extended_composite_ranks_genomes_that_beat_the_whole_calibration():
+    names = ("rdm_k", "log_params")
+    cal = Calibration.from_records([_record(rdm_k=v / 10, log_params=v) for v in range(11)], names)
+    w = COMPOSITES["rdm_k_params"]
+    good, better = _record(rdm_k=1.5, log_params=11.0), _record(rdm_k=2.0, log_params=11.0)
+    assert cal.fitness(good, w) == cal.fitness(better, w) == 1.0          # SPEC 3.4: both saturate
+    assert 1.0 < cal.fitness(good, w, "extend") < cal.fitness(better, w, "extend")
+    inside = _record(rdm_k=0.35, log_params=7.0)
+    assert cal.fitness(inside, w, "extend") == cal.fitness(inside, w)
+
+
 def _record(**proxies) -> Record:
     return Record(key="k", fitness=0.0, proxies=proxies, dead=False, error=None, spikes=0.0)
 
@@ -196,6 +217,7 @@ def test_failed_and_dead_records_get_the_worst_fitness():
     ("lr", float("nan"), "fitness.lr"),
     ("promote", 0.0, "fitness.promote"),
     ("calibration", 1, "fitness.calibration"),
+    ("upper_tail", "clip", "fitness.upper_tail: must be one of saturate, extend, got 'clip'"),
     ("target", "/no/such.npy", "fitness.target"),
     ("weights", (("rdm", -1.0),), r"fitness.weights\[0\]: weight of 'rdm'"),
     ("weights", (("nope", 1.0),), r"fitness.weights\[0\]: unknown proxy 'nope'"),

@@ -17,6 +17,7 @@ from msenas.errors import MsenasError
 READOUTS = ("last", "mean", "max")
 METRICS = ("pearson", "euclidean", "cosine")
 CORRELATIONS = ("spearman", "kendall")
+UPPER_TAILS = ("saturate", "extend")      # composite percentiles above the calibration's best
 DEFAULT_PROXY = "rdm_k_loss_params"  # calibrated {RDM, probe loss after k steps, log params}: docs/fitness.md
 
 
@@ -40,6 +41,7 @@ class FitnessConfig:
     lr: float = 0.003             #   chosen by the rank benchmark under 5% of a training run, docs/fitness.md)
     batch_size: int = 32
     calibration: int = 50         # random genomes in the calibration sample (composites only)
+    upper_tail: str = "saturate"  # above the calibration's best: saturate at 1 (SPEC 3.4) | extend past 1
     promote: float = 1.0          # fraction promoted to the few-step proxies (1.0 = everyone)
     weights: tuple[tuple[str, float], ...] = ()  # custom composite; empty = the preset named by `proxy`
 
@@ -55,6 +57,7 @@ class FitnessConfig:
         _choice(self, "readout", READOUTS)
         _choice(self, "metric", METRICS)
         _choice(self, "correlation", CORRELATIONS)
+        _choice(self, "upper_tail", UPPER_TAILS)
         if self.target == "labels" and self.per_class < 2:
             _fail("per_class", f"must be >= 2 with target 'labels' (else every pair differs), got {self.per_class}")
         if self.target != "labels" and not Path(str(self.target)).is_file():

@@ -50,7 +50,7 @@ class FitnessEngine:
             raise CalibrationError("fitness: the composite needs calibrate() (or load_state_dict) before score()")
         records = self._evaluate(genomes)
         for r in records:
-            r.fitness = self.calibration.fitness(r, self.weights)
+            r.fitness = self.calibration.fitness(r, self.weights, self.cfg.upper_tail)
         return records
 
     def _evaluate(self, genomes: list[Genome]) -> list[Record]:
@@ -59,7 +59,8 @@ class FitnessEngine:
         if self.cfg.promote >= 1.0 or not zero or not few:
             return self.evaluator.map(genomes, self.names)
         first = self.evaluator.map(genomes, zero)
-        chosen = promoted(first, self.calibration, partial_weights(self.weights, set(zero)), self.cfg.promote)
+        chosen = promoted(first, self.calibration, partial_weights(self.weights, set(zero)), self.cfg.promote,
+                          self.cfg.upper_tail)
         full = self.evaluator.map([genomes[i] for i in chosen], self.names)
         for i, rec in zip(chosen, full):
             rec.wall_time += first[i].wall_time
