@@ -146,6 +146,44 @@ def run(args: argparse.Namespace) -> None:
               flush=True)
 
 
+def retime(args: argparse.Namespace) -> None:
+    """Time again, in this process, one evaluation at a fidelity and one training run of stored genomes.
+
+    The costs stored by `run` come from whatever else the machine did then; this re-measures a range of
+    genomes under the caller's conditions (say, one process per core). Results: FOLDER/retime_<fid>.json.
+    """
+    torch.set_num_threads(args.threads)
+    folder = Path(args.folder)
+    setup = json.loads((folder / "setup.json").read_text())
+    ds = get_dataset(setup["dataset"], T=setup["T"], seed=setup["seed"], **setup["options"])
+    base = FitnessConfig(T=setup["T"], per_class=setup["per_class"], steps=setup["steps"])
+    cfg = fidelity_config(base, args.fidelity)
+    probe = make_probe(ds, base, setup["seed"])
+    few = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == FEW_STEP)
+    path = folder / f"retime_{args.fidelity}.json"
+    done = json.loads(path.read_text()) if path.exists() else {}
+    files = {int(f.name[:3]): f for f in (folder / "genomes").glob("*.json")}
+    todo = [i for i in range(args.start, args.end) if i in files and str(i) not in done]
+    if todo:
+        evaluate(io.from_dict(json.loads(files[todo[0]].read_text())["genome"]), probe, cfg, few + ("log_params",))
+    for i in todo:
+        g = io.from_dict(json.loads(files[i].read_text())["genome"])
+        _, cpu = _timed(g, probe, cfg, few + ("log_params",))
+        tcfg = TrainConfig(epochs=setup["epochs"], seed=setup["train_seeds"][0], T=setup["T"], lr=setup["lr"],
+                           warmup_epochs=0.0)
+        c0 = time.process_time()
+        with tempfile.TemporaryDirectory() as tmp:
+            train(g, ds, tcfg, tmp, progress=False)
+        done[str(i)] = {"eval_cpu_seconds": cpu, "train_cpu_seconds": time.process_time() - c0}
+        atomic_write_text(path, json.dumps(done, indent=1))
+        print(f"[{i}] eval {cpu:.2f} s train {done[str(i)]['train_cpu_seconds']:.1f} s", flush=True)
+    rows = [done[str(i)] for i in range(args.start, args.end) if str(i) in done]
+    ev = float(np.mean([r["eval_cpu_seconds"] for r in rows]))
+    tr = float(np.mean([r["train_cpu_seconds"] for r in rows]))
+    print(f"genomes {args.start}..{args.end - 1} ({len(rows)} timed): {args.fidelity} evaluation {ev:.2f} CPU s, "
+          f"one {setup['epochs']}-epoch training run {tr:.1f} CPU s = {100 * ev / tr:.1f}%")
+
+
 def _percentiles(v: np.ndarray) -> np.ndarray:
     """Percentile of every value within the sample (ties share their mean rank)."""
     from scipy.stats import rankdata
@@ -346,8 +384,14 @@ def main() -> None:
     q.add_argument("folders", nargs="+")
     q.add_argument("--md")
     q.add_argument("--split", type=int, help="genomes below this index are the selection set, the rest confirm")
+    t = sub.add_parser("retime", help="re-measure the CPU cost of one fidelity against one training run")
+    t.add_argument("folder")
+    t.add_argument("--fidelity", default="5x32")
+    t.add_argument("--start", type=int, default=0)
+    t.add_argument("--end", type=int, required=True, help="genomes start..end-1")
+    t.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    run(args) if args.cmd == "run" else report(args)
+    {"run": run, "report": report, "retime": retime}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -64,3 +64,30 @@ def test_fidelity_names_are_checked():
     assert rc.fidelity_config(base, "3x64").batch_size == 64
     with pytest.raises(SystemExit, match="STEPSxBATCH"):
         rc.fidelity_config(base, "3-64")
+
+
+def test_run_retime_and_report_end_to_end(tmp_path):
+    import json
+    import subprocess
+
+    script = str(Path(__file__).resolve().parents[1] / "experiments" / "rank_correlation.py")
+    out = tmp_path / "rank"
+    common = ["--space", "tiny", "--epochs", "1", "--train-seeds", "0", "--option", "size=8", "--steps", "2",
+              "--fidelity", "5x32", "--out", str(out)]
+    subprocess.run([sys.executable, script, "run", "--n", "2", *common], check=True, capture_output=True, timeout=600)
+    files = sorted((out / "genomes").glob("*.json"))
+    assert [f.name[:3] for f in files] == ["000", "001"]
+    res = json.loads(files[1].read_text())
+    assert set(res["fidelities"]) == {"5x32"} and "0" in res["train"] and res["cpu_seconds"]["zero-cost"] > 0
+    rt = subprocess.run([sys.executable, script, "retime", str(out), "--end", "2"], check=True,
+                        capture_output=True, text=True, timeout=600)
+    timed = json.loads((out / "retime_5x32.json").read_text())
+    assert sorted(timed) == ["0", "1"]
+    assert all(t["eval_cpu_seconds"] > 0 and t["train_cpu_seconds"] > t["eval_cpu_seconds"] for t in timed.values())
+    assert "genomes 0..1 (2 timed): 5x32 evaluation" in rt.stdout
+    mtime = (out / "retime_5x32.json").stat().st_mtime_ns
+    subprocess.run([sys.executable, script, "retime", str(out), "--end", "2"], check=True, capture_output=True)
+    assert (out / "retime_5x32.json").stat().st_mtime_ns == mtime      # resumes: nothing re-timed
+    with pytest.raises(subprocess.CalledProcessError):                    # another setup into the same folder
+        subprocess.run([sys.executable, script, "run", "--n", "2", *common[:-1], str(out), "--seed", "1"],
+                       check=True, capture_output=True, timeout=600)
