@@ -73,6 +73,23 @@ def _timed(g, probe, cfg, names):
     return rec, time.process_time() - c0
 
 
+def _bench(setup: dict):
+    """(dataset, base fitness config, probe batch) of a benchmark setup: one recipe for run and retime."""
+    ds = get_dataset(setup["dataset"], T=setup["T"], seed=setup["seed"], **setup["options"])
+    cfg = FitnessConfig(T=setup["T"], per_class=setup["per_class"], steps=setup["steps"])
+    return ds, cfg, make_probe(ds, cfg, setup["seed"])
+
+
+def _train_timed(g, ds, setup: dict, seed: int) -> dict:
+    """One ground-truth training run: test accuracy, wall seconds and process CPU seconds."""
+    tcfg = TrainConfig(epochs=setup["epochs"], seed=seed, T=setup["T"], lr=setup["lr"], warmup_epochs=0.0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        m = train(g, ds, tcfg, tmp, progress=False)
+    return {"test_acc": m["final"]["test_acc"], "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0}
+
+
 IDENTITY = ("space", "seed", "dataset", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
 
 
@@ -95,9 +112,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         setup["fidelities"], setup["n"] = sorted(set(args.fidelity)), args.n
     atomic_write_text(saved, json.dumps(setup, indent=1))
-    ds = get_dataset(args.dataset, T=args.T, seed=args.seed, **options)
-    cfg = FitnessConfig(T=args.T, per_class=args.per_class, steps=args.steps)
-    probe = make_probe(ds, cfg, args.seed)
+    ds, cfg, probe = _bench(setup)
     rng = np.random.default_rng(args.seed)
     genomes = [sample(get_space(args.space), rng) for _ in range(args.n)]
     zero = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST)
@@ -133,12 +148,7 @@ def run(args: argparse.Namespace) -> None:
         for s in args.train_seeds:
             if str(s) in res["train"]:
                 continue
-            tcfg = TrainConfig(epochs=args.epochs, seed=s, T=args.T, lr=args.lr, warmup_epochs=0.0)
-            t0, c0 = time.perf_counter(), time.process_time()
-            with tempfile.TemporaryDirectory() as tmp:
-                m = train(g, ds, tcfg, tmp, progress=False)
-            res["train"][str(s)] = {"test_acc": m["final"]["test_acc"], "seconds": time.perf_counter() - t0,
-                                    "cpu_seconds": time.process_time() - c0}
+            res["train"][str(s)] = _train_timed(g, ds, setup, s)
             atomic_write_text(path, json.dumps(res, indent=1))
         accs = [res["train"][str(s)]["test_acc"] for s in args.train_seeds]
         print(f"[{i + 1}/{args.n}] {res['key']} params={res['params']} dead={res['dead']} "
@@ -155,26 +165,20 @@ def retime(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     folder = Path(args.folder)
     setup = json.loads((folder / "setup.json").read_text())
-    ds = get_dataset(setup["dataset"], T=setup["T"], seed=setup["seed"], **setup["options"])
-    base = FitnessConfig(T=setup["T"], per_class=setup["per_class"], steps=setup["steps"])
+    ds, base, probe = _bench(setup)
     cfg = fidelity_config(base, args.fidelity)
-    probe = make_probe(ds, base, setup["seed"])
-    few = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == FEW_STEP)
+    names = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == FEW_STEP) + ("log_params",)
     path = folder / f"retime_{args.fidelity}.json"
     done = json.loads(path.read_text()) if path.exists() else {}
     files = {int(f.name[:3]): f for f in (folder / "genomes").glob("*.json")}
     todo = [i for i in range(args.start, args.end) if i in files and str(i) not in done]
-    if todo:
-        evaluate(io.from_dict(json.loads(files[todo[0]].read_text())["genome"]), probe, cfg, few + ("log_params",))
+    if todo:  # warm-up: first-call costs stay out of the timings
+        evaluate(io.from_dict(json.loads(files[todo[0]].read_text())["genome"]), probe, cfg, names)
     for i in todo:
         g = io.from_dict(json.loads(files[i].read_text())["genome"])
-        _, cpu = _timed(g, probe, cfg, few + ("log_params",))
-        tcfg = TrainConfig(epochs=setup["epochs"], seed=setup["train_seeds"][0], T=setup["T"], lr=setup["lr"],
-                           warmup_epochs=0.0)
-        c0 = time.process_time()
-        with tempfile.TemporaryDirectory() as tmp:
-            train(g, ds, tcfg, tmp, progress=False)
-        done[str(i)] = {"eval_cpu_seconds": cpu, "train_cpu_seconds": time.process_time() - c0}
+        _, cpu = _timed(g, probe, cfg, names)
+        trained = _train_timed(g, ds, setup, setup["train_seeds"][0])
+        done[str(i)] = {"eval_cpu_seconds": cpu, "train_cpu_seconds": trained["cpu_seconds"]}
         atomic_write_text(path, json.dumps(done, indent=1))
         print(f"[{i}] eval {cpu:.2f} s train {done[str(i)]['train_cpu_seconds']:.1f} s", flush=True)
     rows = [done[str(i)] for i in range(args.start, args.end) if str(i) in done]
