@@ -1,37 +1,104 @@
-"""Typed run config: TOML files plus dotted overrides, validated once, frozen, dumped as JSON.
+"""The one config machinery: frozen dataclasses that coerce and validate themselves once, on construction.
 
-The generic part (`apply_overrides`, `build_dataclass`, `to_plain`, `read_toml`)
-turns nested mappings into nested frozen dataclasses with errors that name the
-field ("search.population: must be >= 2, got 0"); other commands reuse it.
-`RunConfig` is the config of `msenas search`; its defaults are the embedded
-`digits` preset (experiments/digits.toml spells the same values out).
+Every typed config of msenas (the search run, fitness, executor, data, search
+space, training, MA-DARTS) is a frozen dataclass deriving from `Config`:
+constructing it (directly, from TOML, from `--set` overrides or from a run
+folder's JSON) coerces each field to its annotated type and runs its
+`validate()`, with messages that name the field ("search.population: must be
+>= 2, got 0"). `build_dataclass` turns nested mappings into nested configs,
+`apply_overrides` applies dotted `a.b=value` overrides, `to_plain` dumps any
+config back to JSON-ready data, so TOML -> config -> JSON -> config is exact.
+
+`DataConfig`, the one "which dataset" value of every command, lives here too.
 """
 from __future__ import annotations
 
 import collections.abc
 import copy
 import dataclasses
+import functools
 import json
+import math
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 from msenas.errors import MsenasError
-from msenas.fitness.config import FitnessConfig
-
-ALGORITHMS = ("auto", "ga", "mu_plus_lambda", "nsga2")
-DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits, the setting the default fitness was chosen on
-OBJECTIVES = ("fitness", "spikes", "sops", "params", "macs")  # "fitness" is maximised, the others minimised
 
 
 class ConfigError(MsenasError, ValueError):
     """A config file, override or value is bad; the message names the field."""
 
 
-# ----------------------------------------------------------------------------- generic machinery
+# ----------------------------------------------------------------------------- the base class
+
+
+class Config:
+    """Mixin of every typed config (a frozen dataclass): fields coerced and validated on construction.
+
+    Subclasses set `section` (the dotted prefix their fields carry in messages,
+    e.g. "fitness") and `error` (the ConfigError subclass they raise), and
+    override `validate()`, which calls `self.need(...)` for each rule.
+    """
+
+    section: ClassVar[str] = ""
+    error: ClassVar[type[ConfigError]] = ConfigError
+
+    def __post_init__(self) -> None:
+        hints = _hints(type(self))
+        for f in dataclasses.fields(self):
+            if f.init:
+                try:
+                    value = _coerce(self.where(f.name), getattr(self, f.name), hints[f.name])
+                except ConfigError as e:
+                    raise self.error(str(e)) from None
+                object.__setattr__(self, f.name, value)
+        self.validate()
+
+    def validate(self) -> "Config":
+        """Raise `error` naming the first bad field; return self. Called once, by the constructor."""
+        return self
+
+    def where(self, name: str) -> str:
+        """The dotted name of a field in messages."""
+        return f"{self.section}.{name}" if self.section else name
+
+    def need(self, ok: bool, name: str, msg: str, value: Any = ...) -> None:
+        """Raise `error` "<field>: <msg>, got <value>" unless ok (value defaults to the field's)."""
+        if not ok:
+            value = getattr(self, name.split(".")[0].split("[")[0]) if value is ... else value
+            raise self.error(f"{self.where(name)}: {msg}, got {value!r}")
+
+    def need_name(self, name: str, registry) -> None:
+        """Raise unless the field holds a name of `registry` ("must be one of [...]")."""
+        msg = registry.check(self.where(name), getattr(self, name))
+        if msg:
+            raise self.error(msg)
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any], where: str | None = None):
+        """Build from a nested mapping (TOML table, JSON object); unknown keys and bad values name the field."""
+        prefix = where if where is not None else (f"{cls.section}." if cls.section else "")
+        return build_dataclass(cls, mapping, prefix)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (tuples as lists, mappings as dicts)."""
+        return to_plain(self)
+
+    def replace(self, **changes: Any):
+        """A copy with some fields changed (coerced and validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+# ----------------------------------------------------------------------------- mappings -> configs
 
 
 def parse_value(raw: str) -> Any:
@@ -66,29 +133,25 @@ def build_dataclass(cls: type, mapping: Any, prefix: str = "") -> Any:
         return mapping
     if not isinstance(mapping, Mapping):
         raise ConfigError(f"{where}: expected a table, got {mapping!r}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(mapping) - fields)
+    unknown = sorted(str(k) for k in set(mapping) - fields)
     if unknown:
         raise ConfigError(f"{prefix}{unknown[0]}: unknown field; known: {', '.join(sorted(fields))}")
     kwargs = {k: _coerce(f"{prefix}{k}", v, hints[k]) for k, v in mapping.items()}
     try:
         obj = cls(**kwargs)
+        if not isinstance(obj, Config) and callable(getattr(obj, "validate", None)):
+            obj.validate()
     except MsenasError as e:
         raise _prefixed(e, prefix) from None
-    validate = getattr(obj, "validate", None)
-    if callable(validate):
-        try:
-            validate()
-        except MsenasError as e:
-            raise _prefixed(e, prefix) from None
     return obj
 
 
 def _prefixed(e: MsenasError, prefix: str) -> ConfigError:
-    msg = str(e)
-    head = prefix.rstrip(".")
-    return ConfigError(msg if not head or msg.startswith(head) else f"{prefix}{msg}")
+    msg, head = str(e), prefix.rstrip(".")
+    text = msg if not head or msg.startswith(head) else f"{prefix}{msg}"
+    return type(e)(text) if isinstance(e, ConfigError) else ConfigError(text)
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
@@ -131,6 +194,8 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
 
 def _scalar(name: str, value: Any, hint: Any) -> Any:
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}: expected a finite number, got {value!r}")
         return float(value)
     if hint is int and isinstance(value, float) and value.is_integer():
         return int(value)
@@ -143,155 +208,98 @@ def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
+# ----------------------------------------------------------------------------- configs -> files
+
+
 def to_plain(obj: Any) -> Any:
     """Dataclasses, mappings, tuples and numpy values -> plain JSON-ready dicts, lists and scalars."""
-    import numpy as np
-
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
         return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
+    if hasattr(obj, "tolist") and hasattr(obj, "dtype"):     # numpy arrays and scalars
         return to_plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
     return obj
+
+
+def read_text(path: str | Path, what: str, error: type[MsenasError] = ConfigError) -> str:
+    """A UTF-8 text file; a missing, unreadable or non-UTF-8 file raises `error` naming it."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise error(f"{p}: cannot read {what} ({e.strerror or e})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(f"{p}: not UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r}); "
+                    f"{what} files are UTF-8") from None
 
 
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file; a missing or malformed file raises ConfigError naming it."""
-    p = Path(path)
+    text = read_text(path, "config")
     try:
-        return tomllib.loads(p.read_text())
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read config ({e.strerror})") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML ({e})") from None
+        raise ConfigError(f"{Path(path)}: not valid TOML ({e})") from None
 
 
-def _check(cond: bool, name: str, msg: str, value: Any) -> None:
-    if not cond:
-        raise ConfigError(f"{name}: {msg}, got {value!r}")
-
-
-# ----------------------------------------------------------------------------- the search run config
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Which dataset the fitness probes: a registry name, its folder and builder options."""
-
-    dataset: str = "digits"
-    data_dir: str | None = None
-    options: Mapping[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "options", types.MappingProxyType(dict(self.options)))
-        self.validate()
-
-    def validate(self) -> None:
-        """Unknown dataset names and options raise, naming the field."""
-        from msenas.data import DATASETS, dataset_options
-
-        _check(self.dataset in DATASETS, "data.dataset", f"unknown dataset; known: {', '.join(sorted(DATASETS))}", self.dataset)
-        accepted = dataset_options(self.dataset)
-        for k in self.options:
-            _check(k in accepted, f"data.options.{k}", f"not an option of {self.dataset!r} (accepted: {', '.join(sorted(accepted)) or 'none'})", k)
-        _check(self.data_dir is None or self.data_dir.strip() != "", "data.data_dir", "must be a path", self.data_dir)
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """The evolutionary loop (DEAP): operators, sizes, objectives and where evaluation runs."""
-
-    algorithm: str = "auto"            # auto: nsga2 when several objectives, else ga
-    population: int = 12
-    generations: int = 6
-    offspring: int | None = None       # lambda; default: population
-    elites: int = 1                    # ga only: best parents copied unchanged
-    tournament: int = 3
-    cxpb: float = 0.5                  # probability a parent pair is crossed (cell-block two-point)
-    mutpb: float = 0.9                 # probability a child is mutated
-    indpb: float = 0.03                # per-gene mutation probability
-    hof_size: int = 10
-    objectives: tuple[str, ...] = ("fitness",)
-    workers: int = 2                   # 0: serial in this process; N: Ray workers
-    address: str | None = None         # Ray cluster address (host:port); None: local
-    eval_timeout: float | None = None  # seconds one genome may run on a Ray worker, then it fails; None: no limit
-
-    def __post_init__(self) -> None:
-        if self.algorithm == "auto":
-            object.__setattr__(self, "algorithm", "nsga2" if len(self.objectives) > 1 else "ga")
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first bad field."""
-        p = "search."
-        _check(self.algorithm in ALGORITHMS, p + "algorithm", f"must be one of {list(ALGORITHMS)}", self.algorithm)
-        _check(self.population >= 2, p + "population", "must be >= 2", self.population)
-        _check(self.generations >= 0, p + "generations", "must be >= 0", self.generations)
-        _check(self.offspring is None or self.offspring >= 1, p + "offspring", "must be >= 1", self.offspring)
-        _check(0 <= self.elites < self.population, p + "elites", f"must be in [0, population={self.population})", self.elites)
-        _check(self.tournament >= 1, p + "tournament", "must be >= 1", self.tournament)
-        for name in ("cxpb", "mutpb", "indpb"):
-            _check(0.0 <= getattr(self, name) <= 1.0, p + name, "must be in [0, 1]", getattr(self, name))
-        _check(self.hof_size >= 1, p + "hof_size", "must be >= 1", self.hof_size)
-        _check(len(self.objectives) >= 1, p + "objectives", "must name at least one objective", self.objectives)
-        for o in self.objectives:
-            _check(o in OBJECTIVES, p + "objectives", f"unknown objective {o!r}; known: {', '.join(OBJECTIVES)}", self.objectives)
-        _check(len(set(self.objectives)) == len(self.objectives), p + "objectives", "must not repeat", self.objectives)
-        _check(self.algorithm == "nsga2" or len(self.objectives) == 1, p + "algorithm",
-               f"{self.algorithm!r} is single-objective; use nsga2 (or auto) with {len(self.objectives)} objectives", self.algorithm)
-        _check(self.workers >= 0, p + "workers", "must be >= 0", self.workers)
-        _check(self.address is None or self.address.strip() != "", p + "address", "must be host:port", self.address)
-        _check(self.eval_timeout is None or self.eval_timeout > 0, p + "eval_timeout", "must be > 0 seconds (or left out)",
-               self.eval_timeout)
-        _check(self.eval_timeout is None or self.workers > 0 or self.address is not None, p + "eval_timeout",
-               "needs Ray workers (workers >= 1 or an address): a serial evaluation cannot be stopped", self.eval_timeout)
-
-    @property
-    def n_offspring(self) -> int:
-        """Children per generation (lambda)."""
-        return self.offspring or self.population
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything `msenas search` needs; saved as config.json in the run folder."""
-
-    name: str = "digits"
-    seed: int = 0
-    out_dir: str = "runs"              # run folders are created inside it (unless --out names one)
-    space: str = "tiny"
-    data: DataConfig = field(default_factory=lambda: DataConfig(options=DIGITS_OPTIONS))
-    fitness: FitnessConfig = field(default_factory=FitnessConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first bad field (sections validate themselves)."""
-        from msenas.genome.space import PRESETS
-
-        _check(bool(self.name.strip()) and "/" not in self.name, "name", "must be a non-empty name without '/'", self.name)
-        _check(self.space in PRESETS, "space", f"unknown search space; known: {', '.join(sorted(PRESETS))}", self.space)
-        _check(bool(self.out_dir.strip()), "out_dir", "must be a path", self.out_dir)
-
-
-def config_from_dict(d: Mapping[str, Any]) -> RunConfig:
-    """Nested mapping (TOML or config.json) -> validated, frozen RunConfig."""
-    return build_dataclass(RunConfig, d)
-
-
-def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
-    """Read a TOML file (None: the embedded digits defaults), apply `a.b=value` overrides, validate."""
-    raw = read_toml(path) if path is not None else {}
-    return config_from_dict(apply_overrides(raw, list(overrides)))
+def read_json(path: str | Path, what: str, error: type[MsenasError] = ConfigError) -> Any:
+    """Parse a JSON file; unreadable, non-UTF-8, malformed or absurdly nested files raise `error` naming it."""
+    text = read_text(path, what, error)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{Path(path)}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise error(f"{Path(path)}: JSON nested too deeply to be a {what}") from None
 
 
 def dump_config(cfg: Any) -> str:
     """The resolved config as pretty JSON text (what config.json holds)."""
     return json.dumps(to_plain(cfg), indent=1)
+
+
+# ----------------------------------------------------------------------------- which dataset
+
+
+@dataclass(frozen=True)
+class DataConfig(Config):
+    """Which dataset: a registered name, its folder, builder options, and the split/subset seed."""
+
+    section: ClassVar[str] = "data"
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
+    seed: int | None = None        # train/test split and subset seed; None: the run's seed (search) or 0 (train)
+
+    def validate(self) -> "DataConfig":
+        """Unknown dataset names and options raise, naming the field."""
+        from msenas.data import DATASETS, dataset_options
+
+        self.need(self.dataset in DATASETS, "dataset", f"unknown dataset; known: {', '.join(DATASETS)}")
+        accepted = dataset_options(self.dataset)
+        for k in self.options:
+            self.need(k in accepted, f"options.{k}",
+                      f"not an option of {self.dataset!r} (accepted: {', '.join(sorted(accepted)) or 'none'})", k)
+        self.need(self.data_dir is None or self.data_dir.strip() != "", "data_dir", "must be a path")
+        self.need(self.seed is None or self.seed >= 0, "seed", "must be >= 0")
+        return self
+
+    def build(self, T: int, seed: int = 0):
+        """The msenas Dataset, with T frames per event sample; `seed` is used when self.seed is None."""
+        from msenas.data import get_dataset
+
+        split_seed = self.seed if self.seed is not None else seed
+        return get_dataset(self.dataset, self.data_dir, T=T, seed=split_seed, **dict(self.options))
+
+    @classmethod
+    def from_record(cls, d: Any, where: str = "data") -> "DataConfig":
+        """From a folder's config.json data block (also the older {name, data_dir, seed, options} form)."""
+        if isinstance(d, Mapping) and "name" in d and "dataset" not in d:
+            d = {"dataset": d["name"], **{k: v for k, v in d.items() if k != "name"}}
+        return cls.from_dict(d, f"{where}.")

@@ -1,4 +1,11 @@
-"""Name -> object registries with a clear error for an unknown name."""
+"""Name -> object registries with a clear error for an unknown name (after pycls's core/builders.py).
+
+Every "name -> thing" table of msenas is a `Registry`: neurons, ops, attentions,
+templates, search spaces, datasets, proxies, composites, losses, optimisers,
+strategies, executors, objectives, report folder kinds. Validators ask the
+registry (`name in REG`, `REG.check(field, value)`), so a new entry is known
+everywhere at once, and tests iterate over `REG.items()`.
+"""
 from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
@@ -16,13 +23,14 @@ class RegistryError(MsenasError, KeyError):
 
 
 class Registry(Generic[T]):
-    """A named table of builders: `@REG.register("name")`, then `REG.get("name")`."""
+    """A named table: `@REG.register("name")` (or `REG.register("name")(obj)`), then `REG.get("name")`."""
 
     def __init__(self, kind: str):
         self.kind = kind
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
+        """Decorator adding `obj` under `name`; a name registers once."""
         def deco(obj: T) -> T:
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
@@ -31,16 +39,35 @@ class Registry(Generic[T]):
         return deco
 
     def get(self, name: str) -> T:
+        """The entry named `name`; RegistryError lists the known names otherwise."""
         try:
             return self._items[name]
-        except KeyError:
-            raise RegistryError(f"unknown {self.kind} {name!r}; known: {', '.join(sorted(self._items))}") from None
+        except (KeyError, TypeError):
+            raise RegistryError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}") from None
+
+    def check(self, field: str, name: object) -> str:
+        """The message for a config field holding a name outside the registry ('' when known)."""
+        return "" if name in self else f"{field}: must be one of {', '.join(self.names())}, got {name!r}"
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        """Registered names, in the order they were registered."""
+        return list(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(name, entry) pairs, in registration order."""
+        return list(self._items.items())
+
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        try:
+            return name in self._items
+        except TypeError:  # unhashable
+            return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -20,26 +20,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def resolve(args: argparse.Namespace):
-    """(DartsConfig, DataSpec) from --set, --epochs, --attention, --dataset and --data-dir."""
+    """(DartsConfig, DataConfig) from --set, --epochs, --attention, --dataset and --data-dir."""
+    from msenas.commands.train import data_from_cli
     from msenas.darts import DartsConfig
-    from msenas.train.config import DataSpec, parse_overrides
+    from msenas.train.config import parse_overrides
 
     fields, data_fields = parse_overrides(args.overrides)
     if args.epochs is not None:
         fields["epochs"] = args.epochs
     if args.attention is not None:
         fields["attention"] = args.attention
-    return DartsConfig.from_dict(fields), DataSpec.from_cli(args.dataset, args.data_dir, data_fields)
+    return DartsConfig.from_dict(fields), data_from_cli(args.dataset, args.data_dir, data_fields)
 
 
 def run(args: argparse.Namespace) -> int:
     from msenas.darts import search
     from msenas.genome.io import key
 
-    cfg, spec = resolve(args)
-    data = spec.build(cfg.T)
-    out = Path(args.out or f"runs/darts-{spec.name}-{cfg.attention.replace('+', '-')}")
-    result = search(data, cfg, out, resume=args.resume, progress=not args.quiet, data_spec=spec.to_dict())
+    cfg, data = resolve(args)
+    ds = data.build(cfg.T)
+    out = Path(args.out or f"runs/darts-{data.dataset}-{cfg.attention.replace('+', '-')}")
+    result = search(ds, cfg, out, resume=args.resume, progress=not args.quiet, data=data)
     last = result.history[-1] if result.history else None
     if last is not None:
         cells = ", ".join(f"{s:.4g}" for s in last["valid_nos"]["spikes_per_cell"])

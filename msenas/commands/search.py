@@ -14,6 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument("--workers", type=int, metavar="N", help="fitness workers: 0 = serial in this process, N = Ray workers")
     p.add_argument("--address", metavar="HOST:PORT", help="Ray cluster address (default: a local Ray)")
+    p.add_argument("--start-over", action="store_true",
+                   help="with --resume: start a run whose checkpoints are gone over from generation 0")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -27,25 +29,29 @@ def _cli_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from msenas.config import ConfigError, load_config
+    from msenas.config import ConfigError
+    from msenas.search.config import load_config
     from msenas.search.run import SearchInterrupted, new_run_dir, resume_config, run_search
 
     overrides = _cli_overrides(args)
     if args.resume:
         if args.config or args.out:
             raise ConfigError("--resume RUN_DIR continues that run with its own config.json; drop --config/--out")
+    elif args.start_over:
+        raise ConfigError("--start-over goes with --resume RUN_DIR")
+    if args.resume:
         cfg, run_dir = resume_config(args.resume, overrides), args.resume
     else:
         cfg = load_config(args.config, overrides)
         run_dir = new_run_dir(cfg, args.out)
     try:
-        state = run_search(cfg, run_dir, resume=bool(args.resume), progress=not args.no_progress)
+        state = run_search(cfg, run_dir, resume=bool(args.resume), progress=not args.no_progress,
+                           start_over=args.start_over)
     except SearchInterrupted as e:
         print(f"msenas search: {e}", file=sys.stderr)
         return 130
-    best = state.logbook[-1] if state.logbook else {}
+    best = max((r["fitness"] for r in state.cache.values()), default=float("nan"))
     print(f"run folder: {run_dir}")
-    print(f"generations: {state.gen + 1}, evaluations: {sum(e['evaluations'] for e in state.logbook)}, "
-          f"best fitness: {best.get('best', float('nan')):.4f}")
+    print(f"generations: {state.gen + 1}, evaluations: {state.evaluations}, best fitness: {best:.4f}")
     print(f"best genome: {run_dir}/best.json (msenas inspect {run_dir}/best.json)")
     return 0

@@ -41,14 +41,27 @@ def read_genome(path_arg: str):
     return genome, extras
 
 
+def data_from_cli(name: str, data_dir: str | None, fields: dict):
+    """The DataConfig of a command line: --dataset, --data-dir and `--set data.KEY=value` (seed and options)."""
+    from msenas.config import DataConfig
+    from msenas.data import DataError
+
+    fields = dict(fields)
+    seed = fields.pop("seed", 0)
+    if data_dir is not None and not Path(data_dir).exists():
+        raise DataError(f"--data-dir: {data_dir} does not exist")
+    return DataConfig.from_dict({"dataset": name, "data_dir": None if data_dir is None else str(Path(data_dir).resolve()),
+                                 "options": fields, "seed": seed})
+
+
 def resolve(dataset: str, args: argparse.Namespace):
-    """(TrainConfig, DataSpec) from --set, --epochs, --dataset and --data-dir."""
-    from msenas.train.config import DataSpec, TrainConfig, parse_overrides
+    """(TrainConfig, DataConfig) from --set, --epochs, --dataset and --data-dir."""
+    from msenas.train.config import TrainConfig, parse_overrides
 
     train_fields, data_fields = parse_overrides(args.overrides)
     if args.epochs is not None:
         train_fields["epochs"] = args.epochs
-    return TrainConfig.from_dict(train_fields), DataSpec.from_cli(dataset, args.data_dir, data_fields)
+    return TrainConfig.from_dict(train_fields), data_from_cli(dataset, args.data_dir, data_fields)
 
 
 def train_and_report(genome, dataset: str, args: argparse.Namespace, banner: str | None = None) -> int:
@@ -56,12 +69,12 @@ def train_and_report(genome, dataset: str, args: argparse.Namespace, banner: str
     from msenas.genome.io import key
     from msenas.train import train
 
-    cfg, spec = resolve(dataset, args)
-    data = spec.build(cfg.T)
+    cfg, data = resolve(dataset, args)
+    ds = data.build(cfg.T)
     if banner is not None:
-        print(banner.format(info=data.info))
-    out = Path(args.out or f"results/{spec.name}-{key(genome)[:8]}")
-    metrics = train(genome, data, cfg, out, resume=args.resume, progress=not args.quiet, data_spec=spec)
+        print(banner.format(info=ds.info))
+    out = Path(args.out or f"results/{data.dataset}-{key(genome)[:8]}")
+    metrics = train(genome, ds, cfg, out, resume=args.resume, progress=not args.quiet, data=data)
     print(summary_line(metrics["final"]))
     print(f"result folder: {out}")
     return 0

@@ -18,10 +18,11 @@ from msenas.darts.derive import alphas_summary, derive_genome
 from msenas.darts.supernet import edge_list
 from msenas.errors import MsenasError
 from msenas.genome import io as genome_io
-from msenas.train.result import load_tensors, save_tensors, write_json
+from msenas.rundir import ALPHAS, CONFIG, GENOME, NOS, RESULT_SCHEMA, TRAIN_CHECKPOINT, write_json
+from msenas.train.result import load_tensors, save_tensors
 
-SCHEMA_VERSION = 1
-CONFIG, ALPHAS, NOS, GENOME, CHECKPOINT = "config.json", "alphas.json", "nos.jsonl", "genome.json", "checkpoint.pt"
+SCHEMA_VERSION = RESULT_SCHEMA
+CHECKPOINT = TRAIN_CHECKPOINT
 
 
 class DartsRunError(MsenasError, RuntimeError):

@@ -24,7 +24,8 @@ from torch import nn
 
 from msenas.darts.config import DartsConfig
 from msenas.genome.templates import instantiate
-from msenas.genome.types import Cell, Genome, Motif, Op, validate
+from msenas.genome.checks import validate
+from msenas.genome.types import Cell, Genome, Motif, Op
 from msenas.nn.attention import make_attention
 from msenas.nn.cost import StateShape, needs_preprocess, plan
 from msenas.nn.network import Preprocess

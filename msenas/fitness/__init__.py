@@ -7,24 +7,27 @@ stays fast.
 from importlib import import_module
 
 from msenas.fitness.composite import COMPOSITES, Calibration, CalibrationError
-from msenas.fitness.config import DEFAULT_PROXY, FitnessConfig, FitnessConfigError
+from msenas.fitness.config import DEFAULT_PROXY, ExecutorConfig, FitnessConfig, FitnessConfigError
 from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST, register_proxy
 from msenas.fitness.record import WORST_FITNESS, Record
 
 _LAZY = {
-    "evaluate": "msenas.fitness.evaluate",
+    "evaluate_genome": "msenas.fitness.evaluate",
     "ProbeData": "msenas.fitness.probe",
     "make_probe": "msenas.fitness.probe",
-    "Evaluator": "msenas.fitness.executors",
+    "EXECUTORS": "msenas.fitness.executors",
+    "Executor": "msenas.fitness.executors",
     "SerialEvaluator": "msenas.fitness.executors",
     "RayEvaluator": "msenas.fitness.executors",
+    "RayGpuEvaluator": "msenas.fitness.executors",
     "ClusterError": "msenas.fitness.executors",
+    "make_executor": "msenas.fitness.executors",
     "FitnessEngine": "msenas.fitness.engine",
     "make_engine": "msenas.fitness.engine",
 }
 
 __all__ = [
-    "COMPOSITES", "Calibration", "CalibrationError", "DEFAULT_PROXY", "FEW_STEP", "FitnessConfig",
+    "COMPOSITES", "Calibration", "CalibrationError", "DEFAULT_PROXY", "ExecutorConfig", "FEW_STEP", "FitnessConfig",
     "FitnessConfigError", "PROXIES", "Record", "WORST_FITNESS", "ZERO_COST", "register_proxy", *_LAZY,
 ]
 

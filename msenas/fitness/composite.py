@@ -20,18 +20,21 @@ import numpy as np
 
 from msenas.errors import MsenasError
 from msenas.fitness.record import WORST_FITNESS, Record
+from msenas.registry import Registry
 
 Weights = tuple[tuple[str, float], ...]
 
-COMPOSITES: dict[str, Weights] = {
-    "rdm_only": (("rdm", 1.0),),                                        # paper-faithful MSE-NAS
-    "sahd_params": (("sahd", 1.0), ("log_params", 1.0)),                # best zero-cost pair of SPEC 3.0
-    "rdm_params": (("rdm", 1.0), ("log_params", 1.0)),
-    "rdm_k_params": (("rdm_k", 1.0), ("log_params", 1.0)),
-    "rdm_k_acc_params": (("rdm_k", 1.0), ("probe_acc", 1.0), ("log_params", 1.0)),  # SPEC 3.0 best
-    "loss_params": (("probe_loss", 1.0), ("log_params", 1.0)),          # added 2026-11-24, before round 2
-    "rdm_k_loss_params": (("rdm_k", 1.0), ("probe_loss", 1.0), ("log_params", 1.0)),
-}
+COMPOSITES: Registry[Weights] = Registry("composite")
+for _name, _weights in (
+    ("rdm_only", (("rdm", 1.0),)),                                        # paper-faithful MSE-NAS
+    ("sahd_params", (("sahd", 1.0), ("log_params", 1.0))),                # best zero-cost pair of SPEC 3.0
+    ("rdm_params", (("rdm", 1.0), ("log_params", 1.0))),
+    ("rdm_k_params", (("rdm_k", 1.0), ("log_params", 1.0))),
+    ("rdm_k_acc_params", (("rdm_k", 1.0), ("probe_acc", 1.0), ("log_params", 1.0))),  # SPEC 3.0 best
+    ("loss_params", (("probe_loss", 1.0), ("log_params", 1.0))),          # added 2026-11-24, before round 2
+    ("rdm_k_loss_params", (("rdm_k", 1.0), ("probe_loss", 1.0), ("log_params", 1.0))),
+):
+    COMPOSITES.register(_name)(_weights)
 
 
 class CalibrationError(MsenasError, ValueError):

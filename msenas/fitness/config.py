@@ -1,74 +1,83 @@
-"""Typed, frozen fitness config, validated once with messages that name the field (SPEC 3).
+"""Typed, frozen fitness and executor configs, validated once on construction (msenas.config.Config).
 
-The few-step proxies train with Adam (the same family as the trainer's AdamW,
-without weight decay: k steps are too few for decay to matter) at `lr`, on
-`steps` batches of `batch_size` train samples (the probe samples excluded).
+FitnessConfig: how a genome is scored (SPEC 3). The few-step proxies train with
+Adam (the same family as the trainer's AdamW, without weight decay: k steps are
+too few for decay to matter) at `lr`, on `steps` batches of `batch_size` train
+samples (the probe samples excluded).
+
+ExecutorConfig: where the scoring runs (serial in this process, Ray CPU or Ray
+GPU workers, locally or on a cluster); the search config holds it and passes it
+whole to the fitness engine.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import ClassVar, Literal
 
-from msenas.errors import MsenasError
+from msenas.config import Config, ConfigError
 
-READOUTS = ("last", "mean", "max")
-METRICS = ("pearson", "euclidean", "cosine")
-CORRELATIONS = ("spearman", "kendall")
-UPPER_TAILS = ("saturate", "extend")      # composite percentiles above the calibration's best
 DEFAULT_PROXY = "rdm_k_loss_params"  # calibrated {RDM, probe loss after k steps, log params}: docs/fitness.md
+Device = Literal["auto", "cpu", "cuda"]
 
 
-class FitnessConfigError(MsenasError, ValueError):
+class FitnessConfigError(ConfigError):
     """A fitness config with a bad field; the message names the field (fitness.<name>)."""
 
 
 @dataclass(frozen=True)
-class FitnessConfig:
-    """How a genome is scored: proxy or composite, probe, RDM options, few-step budget."""
+class FitnessConfig(Config):
+    """How a genome is scored: proxy or composite, probe, RDM options, few-step budget, device."""
+
+    section: ClassVar[str] = "fitness"
+    error: ClassVar[type[ConfigError]] = FitnessConfigError
 
     proxy: str = DEFAULT_PROXY    # a registered proxy name or a composite preset name
     T: int = 4
     per_class: int = 8            # probe samples per class
-    readout: str = "last"         # last | mean | max (over cells)
-    metric: str = "pearson"       # network RDM: pearson | euclidean | cosine
-    correlation: str = "spearman"  # spearman | kendall
+    readout: str = "last"         # last | mean | max (over cells): msenas.fitness.rdm.READOUTS
+    metric: str = "pearson"       # network RDM: pearson | euclidean | cosine (RDM_METRICS)
+    correlation: str = "spearman"  # spearman | kendall (CORRELATIONS)
     target: str = "labels"        # "labels" or a path to a .npy RDM [N, N], N = probe size
     repeats: int = 1              # R: independent initialisations averaged
     steps: int = 5                # k: Adam steps on the train split for few-step proxies (5 x batch 32:
     lr: float = 0.003             #   chosen by the rank benchmark under 5% of a training run, docs/fitness.md)
     batch_size: int = 32
     calibration: int = 50         # random genomes in the calibration sample (composites only)
-    upper_tail: str = "saturate"  # above the calibration's best: saturate at 1 (SPEC 3.4) | extend past 1
+    upper_tail: Literal["saturate", "extend"] = "saturate"  # above the calibration's best: saturate at 1
     promote: float = 1.0          # fraction promoted to the few-step proxies (1.0 = everyone)
     weights: tuple[tuple[str, float], ...] = ()  # custom composite; empty = the preset named by `proxy`
+    device: Device = "auto"       # where a genome is scored: auto = cuda when the worker sees a GPU
 
     def validate(self) -> "FitnessConfig":
         """Raise FitnessConfigError naming the first bad field; return self."""
         from msenas.fitness.composite import COMPOSITES
         from msenas.fitness.proxies import PROXIES
+        from msenas.fitness.rdm import CORRELATIONS, RDM_METRICS, READOUTS
 
         if not self.weights and self.proxy not in PROXIES and self.proxy not in COMPOSITES:
-            known = ", ".join(PROXIES.names() + sorted(COMPOSITES))
-            _fail("proxy", f"unknown proxy or composite {self.proxy!r}; known: {known}")
-        _positive_int(self, "T", "per_class", "repeats", "steps", "batch_size")
-        _choice(self, "readout", READOUTS)
-        _choice(self, "metric", METRICS)
-        _choice(self, "correlation", CORRELATIONS)
-        _choice(self, "upper_tail", UPPER_TAILS)
-        if self.target == "labels" and self.per_class < 2:
-            _fail("per_class", f"must be >= 2 with target 'labels' (else every pair differs), got {self.per_class}")
-        if self.target != "labels" and not Path(str(self.target)).is_file():
-            _fail("target", f"must be 'labels' or an existing .npy file, got {self.target!r}")
-        if not _number(self.lr) or not self.lr > 0:
-            _fail("lr", f"must be a finite number > 0, got {self.lr!r}")
-        if not isinstance(self.calibration, int) or isinstance(self.calibration, bool) or self.calibration < 2:
-            _fail("calibration", f"must be an integer >= 2, got {self.calibration!r}")
-        if not _number(self.promote) or not 0 < self.promote <= 1:
-            _fail("promote", f"must be a number in (0, 1], got {self.promote!r}")
-        _check_weights(self.weights, PROXIES)
+            known = ", ".join(PROXIES.names() + COMPOSITES.names())
+            raise FitnessConfigError(f"fitness.proxy: unknown proxy or composite {self.proxy!r}; known: {known}")
+        for name in ("T", "per_class", "repeats", "steps", "batch_size"):
+            self.need(getattr(self, name) >= 1, name, "must be a positive integer")
+        self.need_name("readout", READOUTS)
+        self.need_name("metric", RDM_METRICS)
+        self.need_name("correlation", CORRELATIONS)
+        self.need(self.target != "labels" or self.per_class >= 2, "per_class",
+                  "must be >= 2 with target 'labels' (else every pair differs)")
+        self.need(self.target == "labels" or Path(self.target).is_file(), "target",
+                  "must be 'labels' or an existing .npy file")
+        self.need(self.lr > 0, "lr", "must be a finite number > 0")
+        self.need(self.calibration >= 2, "calibration", "must be an integer >= 2")
+        self.need(0 < self.promote <= 1, "promote", "must be a number in (0, 1]")
+        seen = set()
+        for i, (name, w) in enumerate(self.weights):
+            if name not in PROXIES:
+                raise FitnessConfigError(f"fitness.weights[{i}]: unknown proxy {name!r}; known: "
+                                         f"{', '.join(PROXIES.names())}")
+            self.need(name not in seen, f"weights[{i}]", f"proxy {name!r} listed twice", name)
+            self.need(w > 0, f"weights[{i}]", f"weight of {name!r} must be a finite number > 0", w)
+            seen.add(name)
         return self
 
     def composite(self) -> tuple[tuple[str, float], ...] | None:
@@ -76,73 +85,58 @@ class FitnessConfig:
         from msenas.fitness.composite import COMPOSITES
 
         if self.weights:
-            return tuple((str(n), float(w)) for n, w in self.weights)
-        return COMPOSITES.get(self.proxy)
+            return self.weights
+        return COMPOSITES.get(self.proxy) if self.proxy in COMPOSITES else None
 
     def proxy_names(self) -> tuple[str, ...]:
         """Every proxy the fitness needs, in a stable order."""
         comp = self.composite()
         return (self.proxy,) if comp is None else tuple(n for n, _ in comp)
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict (weights as lists)."""
-        d = dataclasses.asdict(self)
-        d["weights"] = [[n, w] for n, w in self.weights]
-        return d
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FitnessConfig":
-        """Build from a plain dict (e.g. a TOML table); unknown keys name themselves."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        for k in d:
-            if k not in known:
-                raise FitnessConfigError(f"fitness.{k}: unknown field; known: {', '.join(sorted(known))}")
-        kw = dict(d)
-        if "weights" in kw:
-            kw["weights"] = _weights_tuple(kw["weights"])
-        return cls(**kw).validate()
+@dataclass(frozen=True)
+class ExecutorConfig(Config):
+    """Where fitness runs: an executor of EXECUTORS (msenas.fitness.executors) and its resources.
 
+    Its fields sit in the run config's [search] table (search.workers, ...);
+    `SearchConfig.executor` is this object, passed whole to the engine.
+    """
 
-def _fail(field: str, msg: str) -> None:
-    raise FitnessConfigError(f"fitness.{field}: {msg}")
+    section: ClassVar[str] = "search"
 
+    kind: str = "auto"                 # auto | serial | ray | ray-gpu (auto: see resolved_kind)
+    workers: int = 2                   # 0: serial in this process; N: Ray workers
+    address: str | None = None         # Ray cluster address (host:port); None: local
+    eval_timeout: float | None = None  # seconds one genome may run on a Ray worker, then it fails; None: no limit
+    cpus_per_worker: float = 1.0       # Ray CPUs each worker holds
+    gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four workers share one GPU)
+    torch_threads: int = 1             # torch threads per evaluation, in every executor (serial included)
 
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    def validate(self) -> "ExecutorConfig":
+        """Raise ConfigError naming the first bad field."""
+        from msenas.fitness.executors import EXECUTORS
 
+        self.need(self.kind == "auto" or self.kind in EXECUTORS, "executor",
+                  f"must be auto or one of {', '.join(EXECUTORS.names())}", self.kind)
+        self.need(self.workers >= 0, "workers", "must be >= 0")
+        self.need(self.address is None or self.address.strip() != "", "address", "must be host:port")
+        self.need(self.eval_timeout is None or self.eval_timeout > 0, "eval_timeout",
+                  "must be > 0 seconds (or left out)")
+        self.need(self.eval_timeout is None or self.resolved_kind() != "serial", "eval_timeout",
+                  "needs Ray workers (workers >= 1 or an address): a serial evaluation cannot be stopped")
+        self.need(self.cpus_per_worker > 0, "cpus_per_worker", "must be > 0")
+        self.need(0 <= self.gpus_per_worker, "gpus_per_worker", "must be >= 0 (a fraction shares a GPU)")
+        self.need(self.gpus_per_worker <= 1 or self.gpus_per_worker.is_integer(), "gpus_per_worker",
+                  "must be a fraction of one GPU or a whole number")
+        self.need(self.torch_threads >= 1, "torch_threads", "must be >= 1")
+        self.need(self.resolved_kind() != "serial" or self.gpus_per_worker == 0, "gpus_per_worker",
+                  "needs Ray workers (a serial executor uses this process's device)")
+        return self
 
-def _positive_int(cfg: FitnessConfig, *names: str) -> None:
-    for n in names:
-        v = getattr(cfg, n)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            _fail(n, f"must be a positive integer, got {v!r}")
-
-
-def _choice(cfg: FitnessConfig, name: str, choices: tuple[str, ...]) -> None:
-    v = getattr(cfg, name)
-    if v not in choices:
-        _fail(name, f"must be one of {', '.join(choices)}, got {v!r}")
-
-
-def _weights_tuple(w: Any) -> tuple:
-    try:
-        return tuple((n, v) for n, v in w)
-    except (TypeError, ValueError):
-        raise FitnessConfigError(f"fitness.weights: expected a list of [proxy, weight] pairs, got {w!r}") from None
-
-
-def _check_weights(weights: Any, proxies) -> None:
-    if not isinstance(weights, tuple):
-        _fail("weights", f"expected a tuple of (proxy, weight) pairs, got {weights!r}")
-    seen = set()
-    for i, pair in enumerate(weights):
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            _fail(f"weights[{i}]", f"expected a (proxy, weight) pair, got {pair!r}")
-        name, w = pair
-        if name not in proxies:
-            _fail(f"weights[{i}]", f"unknown proxy {name!r}; known: {', '.join(proxies.names())}")
-        if name in seen:
-            _fail(f"weights[{i}]", f"proxy {name!r} listed twice")
-        if not _number(w) or not w > 0:
-            _fail(f"weights[{i}]", f"weight of {name!r} must be a finite number > 0, got {w!r}")
-        seen.add(name)
+    def resolved_kind(self) -> str:
+        """The executor `auto` stands for: serial without workers or address, ray-gpu with GPUs, else ray."""
+        if self.kind != "auto":
+            return self.kind
+        if self.workers == 0 and not self.address:
+            return "serial"
+        return "ray-gpu" if self.gpus_per_worker > 0 else "ray"

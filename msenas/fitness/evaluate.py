@@ -1,11 +1,12 @@
-"""evaluate(genome, probe, cfg, proxies) -> Record: one genome, every asked proxy, never raises.
+"""evaluate_genome(genome, probe, cfg, proxies) -> Record: one genome, every asked proxy, never raises.
 
 Each of cfg.repeats initialisations is seeded from (genome key, run seed,
 repeat index) inside a forked torch RNG, so a score does not depend on where
 or after what it runs; proxy values, spikes and ops are averaged over repeats.
 A network is dead when its last cell's representation is silent or constant
 (its RDM ranks nothing) at initialisation or, for few-step proxies, after the
-k steps, in any repeat: dead records carry their raw values but WORST_FITNESS.
+k steps, in any repeat: dead records carry their raw values. The record's
+fitness is left at WORST_FITNESS: the fitness engine alone turns proxies into it.
 Spikes and synaptic ops are those of the network at initialisation.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from msenas.fitness.measure import init_seed, measure, train_steps
 from msenas.fitness.probe import ProbeData
 from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST, Proxy, ProxyContext, fidelity_of
 from msenas.fitness.rdm import is_dead
-from msenas.fitness.record import WORST_FITNESS, Record, failed_record
+from msenas.fitness.record import Record, failed_record
 from msenas.fitness.sahd import SAHD_FLOOR
 from msenas.genome import Genome, validate
 from msenas.nn.cost import complexity
@@ -39,7 +40,7 @@ def genome_key(genome: Genome) -> str:
         return "0" * 16
 
 
-def evaluate(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxies: tuple[str, ...]) -> Record:
+def evaluate_genome(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxies: tuple[str, ...]) -> Record:
     """Score `genome` on every named proxy; failures and dead networks give WORST_FITNESS."""
     t0 = time.perf_counter()
     k = genome_key(genome)
@@ -63,8 +64,7 @@ def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, na
     spikes = [s for _, s, _ in runs]
     few = any(s.fidelity == FEW_STEP for s in specs)
     return Record(
-        key=key, fitness=WORST_FITNESS if dead else (raw[names[0]] if names else 0.0),
-        proxies=raw, dead=dead, error=None,
+        key=key, proxies=raw, dead=dead, error=None,
         spikes=float(np.mean([s["spikes"] for s in spikes])),
         spikes_per_cell=[float(v) for v in np.mean([s["spikes_per_cell"] for s in spikes], axis=0)],
         sops=float(np.mean([s["sops"] for s in spikes])),

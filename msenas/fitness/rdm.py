@@ -11,21 +11,25 @@ between-class ones; class-separated but continuous distances reach less
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 from scipy import stats
+from scipy.spatial.distance import pdist, squareform
 
 from msenas.registry import Registry
 
 WORST_CORRELATION = -1.0  # score of a dead (silent or constant) representation
 
-RDM_METRICS: Registry = Registry("RDM metric")
-CORRELATIONS: Registry = Registry("RDM correlation")
+RDM_METRICS: Registry = Registry("RDM metric")       # reps [N,F] -> RDM [N,N]
+CORRELATIONS: Registry = Registry("RDM correlation")  # (network upper triangle, target's) -> float
+READOUTS: Registry = Registry("RDM readout")          # (per-cell reps, score of one rep) -> float
 
 
 def _normalised_gram(x: np.ndarray) -> np.ndarray:
-    """Cosine similarity of rows [N,F] -> [N,N]; a zero row is 0-similar to every other row."""
+    """Cosine similarity of rows [N,F] -> [N,N]; a zero row is 0-similar to every other row.
+
+    scipy's pdist("correlation"/"cosine") gives NaN for a constant or zero row;
+    SPEC 3.1.6 wants such a (silent) representation ranked, never NaN.
+    """
     norm = np.linalg.norm(x, axis=1)                     # [N]
     safe = np.where(norm > 0, norm, 1.0)
     sim = (x / safe[:, None]) @ (x / safe[:, None]).T    # [N,N]
@@ -54,12 +58,8 @@ def cosine_rdm(reps: np.ndarray) -> np.ndarray:
 
 @RDM_METRICS.register("euclidean")
 def euclidean_rdm(reps: np.ndarray) -> np.ndarray:
-    """D_ij = ||r_i - r_j||_2."""
-    sq = (reps * reps).sum(axis=1)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * reps @ reps.T
-    d = np.sqrt(np.maximum(d2, 0.0))
-    np.fill_diagonal(d, 0.0)
-    return d
+    """D_ij = ||r_i - r_j||_2 (scipy's pdist; pearson and cosine keep our own, which define a silent row)."""
+    return squareform(pdist(reps, "euclidean"))
 
 
 @CORRELATIONS.register("spearman")
@@ -117,18 +117,12 @@ def rdm_score(reps: np.ndarray, target: np.ndarray, metric: str = "pearson",
     return (r, False) if np.isfinite(r) else (WORST_CORRELATION, True)
 
 
-READOUTS: dict[str, Callable[[list[float]], float]] = {
-    "last": lambda scores: scores[-1],
-    "mean": lambda scores: float(np.mean(scores)),
-    "max": lambda scores: float(np.max(scores)),
-}
+READOUTS.register("last")(lambda reps, score: score(reps[-1]))
+READOUTS.register("mean")(lambda reps, score: float(np.mean([score(r) for r in reps])))
+READOUTS.register("max")(lambda reps, score: float(np.max([score(r) for r in reps])))
 
 
 def readout_score(cell_reps: list[np.ndarray], target: np.ndarray, metric: str = "pearson",
                   correlation: str = "spearman", readout: str = "last") -> float:
-    """RDM score at a readout: the last cell, or the mean or max of every cell's score."""
-    if readout not in READOUTS:
-        raise KeyError(f"unknown readout {readout!r}; known: {', '.join(READOUTS)}")
-    reps = cell_reps[-1:] if readout == "last" else cell_reps
-    scores = [rdm_score(r, target, metric, correlation)[0] for r in reps]  # dead cells score worst
-    return READOUTS[readout](scores)
+    """RDM score at a readout: the last cell, or the mean or max of every cell's score (dead cells score worst)."""
+    return READOUTS.get(readout)(cell_reps, lambda r: rdm_score(r, target, metric, correlation)[0])

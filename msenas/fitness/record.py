@@ -12,11 +12,11 @@ class Record:
     """Raw proxy values, the fitness, costs and spike counts of one genome."""
 
     key: str
-    fitness: float                 # higher is better; WORST_FITNESS when failed or dead
     proxies: dict[str, float]      # raw value of every proxy computed
     dead: bool                     # the last cell's representation was silent or constant
     error: str | None              # "ExceptionType: message" when the evaluation failed
     spikes: float                  # spikes per probe sample at initialisation (total)
+    fitness: float = WORST_FITNESS  # higher is better; written by the fitness engine only (WORST until scored)
     spikes_per_cell: list[float] = field(default_factory=list)
     sops: float = 0.0              # measured synaptic ops per sample at initialisation
     params: int = 0
@@ -41,5 +41,5 @@ class Record:
 
 def failed_record(key: str, error: str, fidelity: str, wall_time: float = 0.0) -> Record:
     """The record of a genome whose evaluation raised or whose worker died."""
-    return Record(key=key, fitness=WORST_FITNESS, proxies={}, dead=False, error=error, spikes=0.0,
+    return Record(key=key, proxies={}, dead=False, error=error, spikes=0.0,
                   spikes_per_cell=[], sops=0.0, params=0, macs=0, wall_time=wall_time, fidelity=fidelity)

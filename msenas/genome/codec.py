@@ -13,9 +13,10 @@ from functools import cached_property
 
 import numpy as np
 
+from msenas.genome.checks import validate
 from msenas.genome.space import SearchSpace
 from msenas.genome.templates import get_template, instantiate, sources_of
-from msenas.genome.types import Cell, Genome, GenomeError, Motif, Op, validate
+from msenas.genome.types import Cell, Genome, GenomeError, Motif, Op
 
 EDGE_GENES = 4  # src, op, sign, neuron
 

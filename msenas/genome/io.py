@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from msenas.atomic import atomic_write_text
-from msenas.genome.types import SCHEMA_VERSION, Cell, Edge, Genome, GenomeError, Motif, Op, validate
+from msenas.genome.checks import validate
+from msenas.genome.types import SCHEMA_VERSION, Cell, Edge, Genome, GenomeError, Motif, Op
 
 
 def to_dict(g: Genome) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from msenas.genome.types import Edge, GenomeError, Motif, Op
+from msenas.registry import Registry
 
 Wiring = tuple[tuple[int, int, int], ...]
 
@@ -64,25 +65,23 @@ def _darts(n: int, sources: Sequence[int]) -> Wiring:
     return tuple(out)
 
 
-TEMPLATES: dict[str, Template] = {
-    t.name: t
-    for t in (
-        Template("chain", 1, _chain),
-        Template("fan_in", 1, _fan_in),
-        Template("fan_out", 1, _fan_out),
-        Template("lateral", 1, _lateral),
-        Template("feedback", 1, _feedback),
-        Template("darts", 2, _darts, free_sources=True),
-    )
-}
+TEMPLATES: Registry[Template] = Registry("motif template")
+for _t in (
+    Template("chain", 1, _chain),
+    Template("fan_in", 1, _fan_in),
+    Template("fan_out", 1, _fan_out),
+    Template("lateral", 1, _lateral),
+    Template("feedback", 1, _feedback),
+    Template("darts", 2, _darts, free_sources=True),
+):
+    TEMPLATES.register(_t.name)(_t)
 
 
 def get_template(name: str) -> Template:
     """Look a template up by name, with a clear error for an unknown one."""
-    try:
-        return TEMPLATES[name]
-    except KeyError:
-        raise GenomeError(f"unknown motif template {name!r}; known: {sorted(TEMPLATES)}") from None
+    if name not in TEMPLATES:
+        raise GenomeError(f"unknown motif template {name!r}; known: {TEMPLATES.names()}")
+    return TEMPLATES.get(name)
 
 
 def instantiate(name: str, n_nodes: int, ops: Sequence[Op], sources: Sequence[int] = ()) -> Motif:

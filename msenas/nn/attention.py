@@ -11,25 +11,17 @@
 Design choices: eca and cbam act on each time step separately (T folded into
 the batch); the temporal conv runs over T, so one module serves any T.
 Specs combine with "+": "eca+temporal" applies eca, then temporal.
+The registry of attention names with their costs is torch-free (msenas/genome/parts.py:
+ATTENTIONS); each entry names its module here.
 """
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
 
-from msenas.registry import Registry, RegistryError
-
-ATTENTIONS: Registry = Registry("attention")
-CBAM_REDUCTION, CBAM_KERNEL = 16, 7     # CBAM's MLP reduction and spatial kernel (Woo et al.)
-TEMPORAL_KERNEL = 3                     # kernel of the temporal attention's conv over T
-
-
-def eca_kernel(channels: int, gamma: int = 2, b: int = 1) -> int:
-    """ECA's adaptive kernel size: the odd number nearest |log2(C)/gamma + b/gamma|."""
-    k = int(abs(math.log2(channels) / gamma + b / gamma))
-    return k if k % 2 else k + 1
+from msenas.genome.parts import (  # noqa: F401  (re-exported: the registry and constants the modules use)
+    ATTENTIONS, CBAM_KERNEL, CBAM_REDUCTION, TEMPORAL_KERNEL, eca_kernel, load_object, parse_attention,
+)
 
 
 class ECA(nn.Module):
@@ -89,42 +81,9 @@ class TemporalAttention(nn.Module):
         return x * self.step_gate(x)[..., None, None, None]          # [T,B,C,H,W]
 
 
-ATTENTIONS.register("none")(lambda channels: nn.Identity())
-ATTENTIONS.register("eca")(ECA)
-ATTENTIONS.register("cbam")(CBAM)
-ATTENTIONS.register("temporal")(TemporalAttention)
-
-
-def parse_attention(spec: str) -> tuple[str, ...]:
-    """'eca+temporal' -> ('eca', 'temporal'); 'none' -> (); unknown names raise RegistryError."""
-    names = tuple(n.strip() for n in str(spec).split("+"))
-    for n in names:
-        ATTENTIONS.get(n)
-    if "none" in names and len(names) > 1:
-        raise RegistryError(f"attention {spec!r}: 'none' cannot be combined with other parts")
-    return tuple(n for n in names if n != "none")
-
-
-def attention_cost(spec: str, channels: int, h: int, w: int) -> tuple[int, int]:
-    """(parameters, MACs per sample and time step) of make_attention(spec, channels) on an h x w map."""
-    params = macs = 0
-    for name in parse_attention(spec):
-        if name == "eca":
-            k = eca_kernel(channels)
-            params, macs = params + k, macs + k * channels
-        elif name == "cbam":
-            hidden = max(1, channels // CBAM_REDUCTION)
-            spatial = 2 * CBAM_KERNEL * CBAM_KERNEL
-            params += 2 * channels * hidden + hidden + channels + spatial
-            macs += 2 * 2 * channels * hidden + spatial * h * w
-        elif name == "temporal":
-            params, macs = params + 2 * TEMPORAL_KERNEL + 1, macs + 2 * TEMPORAL_KERNEL
-    return params, macs
-
-
 def make_attention(spec: str, channels: int) -> nn.Module:
     """The attention module(s) named by spec, for `channels` channels (identity for 'none')."""
-    parts = [ATTENTIONS.get(n)(channels) for n in parse_attention(spec)]
+    parts = [load_object(ATTENTIONS.get(n).build)(channels) for n in parse_attention(spec)]
     if not parts:
         return nn.Identity()
     return parts[0] if len(parts) == 1 else nn.Sequential(*parts)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from msenas.genome.parts import attention_cost, op_macs, op_params
 from msenas.genome.types import Genome
-from msenas.nn.attention import attention_cost
-from msenas.nn.ops import op_macs, op_params
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,8 @@ def complexity(g: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int
                 macs += states[s].channels * out.channels * hw
         for motif in cell.motifs:
             for e in motif.edges:
-                params += op_params(e.op, out.channels)
-                macs += op_macs(e.op, out.channels, hw)
+                params += op_params(e.op.name, e.op.neuron, out.channels)
+                macs += op_macs(e.op.name, out.channels, hw)
         if cell.integration == "concat" and len(cell.motifs) > 1:
             params += len(cell.motifs) * out.channels * out.channels + 2 * out.channels
             macs += len(cell.motifs) * out.channels * out.channels * hw

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional, layer
 from torch import nn
 
-from msenas.genome.types import Cell, Genome, Motif, validate
+from msenas.genome.checks import validate
+from msenas.genome.types import Cell, Genome, Motif
 from msenas.nn.attention import make_attention
 from msenas.nn.cost import StateShape, needs_preprocess, plan
 from msenas.nn.neurons import NeuronParams, make_neuron

@@ -1,12 +1,13 @@
 """Data-only, checksummed, atomic checkpoints of a search (JSON; opening one never runs code).
 
-File layout: {"format": "msenas-checkpoint", "version": 1, "sha256": <hex of the
+File layout: {"format": "msenas-checkpoint", "version": 2, "sha256": <hex of the
 canonical payload JSON>, "payload": <SearchState as a dict>}. Saving moves the
 current checkpoint.json to checkpoint.prev.json, then writes the new one with
 temp file + fsync + os.replace, so a kill at any instant leaves at least one
-good checkpoint. Loading verifies format, version and checksum and falls back
-to the previous checkpoint (with a warning on stderr) when the newest is
-missing, truncated or corrupted.
+good checkpoint. Loading verifies format, version, checksum and the type of
+every field, and falls back to the previous checkpoint (with a warning on
+stderr) when the newest is missing, truncated, corrupted or malformed.
+Version 1 checkpoints (before async search) load with the new fields at their defaults.
 """
 from __future__ import annotations
 
@@ -17,19 +18,23 @@ import os
 import sys
 from pathlib import Path
 
-from msenas.atomic import atomic_write_text
+from msenas.atomic import WriteError, atomic_write_text
 from msenas.errors import MsenasError
-from msenas.search.evolution import SearchState
+from msenas.search.state import SearchState
 
 FORMAT = "msenas-checkpoint"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)
 CURRENT = "checkpoint.json"
 PREVIOUS = "checkpoint.prev.json"
 CORRUPT = "checkpoint.corrupt.json"
+_TYPES = {"gen": int, "population": list, "hall_of_fame": list, "pareto": list, "logbook": list, "cache": dict,
+          "np_rng": dict, "py_rng": list, "engine": (dict, type(None)), "evaluations": int, "asks": int,
+          "inflight": list, "strategy": dict, "config": dict}
 
 
 class CheckpointError(MsenasError):
-    """No usable checkpoint: both files are missing, truncated or corrupted."""
+    """No usable checkpoint: both files are missing, truncated, corrupted or malformed."""
 
 
 def _canonical(payload: dict) -> str:
@@ -49,17 +54,40 @@ def decode(text: str) -> SearchState:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise CheckpointError(f"not valid JSON (truncated?): {e}") from None
+    except RecursionError:
+        raise CheckpointError("JSON nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError("not an msenas checkpoint")
-    if doc.get("version") != VERSION:
-        raise CheckpointError(f"unsupported checkpoint version {doc.get('version')!r} (this msenas reads {VERSION})")
+    if doc.get("version") not in READS:
+        raise CheckpointError(f"unsupported checkpoint version {doc.get('version')!r} (this msenas reads {list(READS)})")
     payload = doc.get("payload")
     if not isinstance(payload, dict) or hashlib.sha256(_canonical(payload).encode()).hexdigest() != doc.get("sha256"):
         raise CheckpointError("checksum mismatch (corrupted)")
-    names = {f.name for f in dataclasses.fields(SearchState)}
-    if set(payload) != names:
-        raise CheckpointError(f"payload fields {sorted(payload)} differ from {sorted(names)}")
+    fields = {f.name: f for f in dataclasses.fields(SearchState)}
+    required = {n for n, f in fields.items() if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING}
+    if not required <= set(payload) <= set(fields):
+        raise CheckpointError(f"payload fields {sorted(payload)} differ from {sorted(fields)}")
+    for name, value in payload.items():
+        want = _TYPES[name]
+        if not isinstance(value, want) or isinstance(value, bool) and want is int:
+            raise CheckpointError(f"field {name!r} holds a {type(value).__name__}, expected {_type_names(want)}")
+    _check_vectors(payload)
     return SearchState(**payload)
+
+
+def _type_names(want) -> str:
+    return " or ".join(t.__name__ for t in want) if isinstance(want, tuple) else want.__name__
+
+
+def _check_vectors(payload: dict) -> None:
+    for name in ("population", "hall_of_fame", "pareto"):
+        for i, vec in enumerate(payload[name]):
+            if not isinstance(vec, list) or any(isinstance(g, bool) or not isinstance(g, int) for g in vec):
+                raise CheckpointError(f"{name}[{i}] is not a list of integers")
+    for k, rec in payload["cache"].items():
+        if not isinstance(rec, dict) or not isinstance(rec.get("fitness"), (int, float)):
+            raise CheckpointError(f"cache[{k!r}] is not a record with a numeric fitness")
 
 
 def save(run_dir: str | os.PathLike, state: SearchState) -> Path:
@@ -68,7 +96,10 @@ def save(run_dir: str | os.PathLike, state: SearchState) -> Path:
     text = encode(state)
     current = run_dir / CURRENT
     if current.exists():
-        os.replace(current, run_dir / PREVIOUS)
+        try:
+            os.replace(current, run_dir / PREVIOUS)
+        except OSError as e:
+            raise WriteError(f"cannot write {run_dir / PREVIOUS}: {e.strerror or e}") from None
     return atomic_write_text(current, text)
 
 
@@ -87,7 +118,7 @@ def load(run_dir: str | os.PathLike) -> SearchState:
             problems.append(f"{name}: missing")
             continue
         try:
-            state = decode(path.read_text())
+            state = decode(path.read_bytes().decode("utf-8"))
         except (CheckpointError, OSError, UnicodeDecodeError) as e:
             problems.append(f"{name}: {e}")
             print(f"msenas: warning: {path}: {e}", file=sys.stderr)

@@ -1,43 +1,48 @@
-"""Drive a search: check the dataset, start the fitness engine, evolve, checkpoint every generation.
+"""Drive a search: lock the folder, build the dataset once, start the fitness engine, search, checkpoint.
 
 A fresh run writes config.json and dataset.json, calibrates the engine when its
 fitness needs it (checkpointed as generation -1), then checkpoints after every
-generation. `--resume` reloads config.json and the newest good checkpoint and
-continues; because a generation is a pure function of the checkpointed state,
-the result equals an uninterrupted run's. Ctrl-C rewrites the last complete
-generation's checkpoint and raises SearchInterrupted.
+generation (async mode: after every `population` evaluations; evaluations.jsonl
+holds the rest). `--resume` reloads config.json and the newest good checkpoint
+and continues; the checkpoint records the config it was made with, so a
+config.json edited outside the fields a resume may change is refused, naming
+the field. A folder whose checkpoints are gone is not silently started over:
+that takes `start_over=True` (`--start-over`). Ctrl-C checkpoints and raises
+SearchInterrupted.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from msenas.atomic import atomic_write_text
-from msenas.config import ConfigError, RunConfig, apply_overrides, config_from_dict, dump_config, to_plain
-from msenas.genome import get_space, sample
+from msenas.config import ConfigError, apply_overrides, dump_config, to_plain
+from msenas.genome import sample
+from msenas.rundir import CONFIG, DATASET, EVALUATIONS, RunFolderError, RunLock, append_jsonl, read_json
 from msenas.search import checkpoint, results
-from msenas.search.evolution import Evolution, SearchState, initial_state
+from msenas.search.config import RunConfig, config_from_dict
+from msenas.search.loop import AsyncLoop, step
 from msenas.search.scoring import Engine, plain
+from msenas.search.state import SearchState, initial_state
+from msenas.search.strategies import STRATEGIES, Strategy
 
-CONFIG = "config.json"
-DATASET = "dataset.json"
-RESUME_OVERRIDABLE = ("search.generations", "search.workers", "search.address", "search.eval_timeout")
+RESUME_OVERRIDABLE = ("search.generations", "search.evaluations", "search.executor", "search.workers",
+                      "search.address", "search.eval_timeout", "search.cpus_per_worker", "search.gpus_per_worker")
 
 
 class SearchInterrupted(KeyboardInterrupt):
-    """Ctrl-C: the checkpoint of the last complete generation is on disk; str() says how to resume."""
+    """Ctrl-C: a checkpoint is on disk; str() says how to resume."""
 
 
 def new_run_dir(cfg: RunConfig, out: str | None = None) -> Path:
     """The folder of a fresh run (`out`, or OUT_DIR/NAME-DATE-TIME); it must be empty or absent."""
     path = Path(out) if out else Path(cfg.out_dir) / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and (not path.is_dir() or any(p.name != ".lock" for p in path.iterdir())):
         raise ConfigError(f"{path}: run folder already exists and is not empty; "
                           f"resume it with --resume {path} or choose another --out")
     return path
@@ -46,110 +51,197 @@ def new_run_dir(cfg: RunConfig, out: str | None = None) -> Path:
 def resume_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
     """config.json of a run folder, with only RESUME_OVERRIDABLE fields changeable."""
     path = Path(run_dir) / CONFIG
-    try:
-        saved = json.loads(path.read_text())
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read ({e.strerror}); is {run_dir} a search run folder?") from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON ({e})") from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing; is {run_dir} a search run folder?")
+    saved = read_json(path, "run config")
     overrides = list(overrides)
     for item in overrides:
         name = item.partition("=")[0].strip()
         if name not in RESUME_OVERRIDABLE:
             raise ConfigError(f"{name}: cannot be changed when resuming (only {', '.join(RESUME_OVERRIDABLE)})")
-    return config_from_dict(apply_overrides(saved, overrides))
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    try:
+        return config_from_dict(apply_overrides(saved, overrides))
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
-def describe_dataset(cfg: RunConfig) -> dict:
-    """Build the dataset once in the driver (bad names and folders fail here, first) and describe it."""
-    from msenas.data import get_dataset
+def config_record(cfg: RunConfig) -> dict:
+    """The config a checkpoint is bound to: everything but the fields a resume may change."""
+    plain_cfg = to_plain(cfg)
+    for dotted in RESUME_OVERRIDABLE:
+        section, name = dotted.split(".")
+        plain_cfg[section].pop(name, None)
+    return plain_cfg
 
-    ds = get_dataset(cfg.data.dataset, cfg.data.data_dir, T=cfg.fitness.T, seed=cfg.seed, **dict(cfg.data.options))
+
+def check_same_config(run_dir: Path, saved: dict, now: dict, where: str = "") -> None:
+    """Raise ConfigError naming the first field where the resumed config differs from the checkpoint's."""
+    for k in sorted(set(saved) | set(now)):
+        a, b = saved.get(k, "<absent>"), now.get(k, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            check_same_config(run_dir, a, b, f"{where}{k}.")
+        elif a != b:
+            raise ConfigError(f"{run_dir / CONFIG}: {where}{k} is {b!r} but the run was made with {a!r}; "
+                              f"only {', '.join(RESUME_OVERRIDABLE)} may change on resume")
+
+
+def describe_dataset(cfg: RunConfig, dataset) -> dict:
+    """What dataset.json records: name, folder, options, T, seed and the dataset's info."""
+    import dataclasses
+
     return {"dataset": cfg.data.dataset, "data_dir": cfg.data.data_dir, "options": to_plain(cfg.data.options),
-            "T": cfg.fitness.T, "seed": cfg.seed, "info": to_plain(dataclasses.asdict(ds.info))}
+            "T": cfg.fitness.T, "seed": cfg.seed, "info": to_plain(dataclasses.asdict(dataset.info))}
 
 
-def open_engine(cfg: RunConfig) -> Engine:
-    """The fitness engine the config asks for (serial, local Ray or a Ray cluster)."""
+def open_engine(cfg: RunConfig, dataset) -> Engine:
+    """The fitness engine the config asks for, on the dataset the driver built (serial, Ray CPU or Ray GPU)."""
     from msenas.fitness.engine import make_engine
 
-    return make_engine(cfg.fitness, dataset=cfg.data.dataset, data_dir=cfg.data.data_dir,
-                       data_options=dict(cfg.data.options), seed=cfg.seed,
-                       workers=cfg.search.workers, address=cfg.search.address, timeout=cfg.search.eval_timeout)
+    return make_engine(cfg.fitness, dataset, cfg.search.executor_config(), cfg.seed)
 
 
 def calibration_genomes(cfg: RunConfig) -> list:
     """The random genomes a composite fitness is calibrated on (own seeded stream)."""
     rng = np.random.default_rng([cfg.seed, 0xCA1])
-    space = get_space(cfg.space)
-    return [sample(space, rng) for _ in range(cfg.fitness.calibration)]
+    return [sample(cfg.search_space, rng) for _ in range(cfg.fitness.calibration)]
 
 
 def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
-               engine: Engine | None = None) -> SearchState:
+               engine: Engine | None = None, start_over: bool = False) -> SearchState:
     """Run (or, with resume=True, continue) a search in run_dir and return its final state."""
     run_dir = Path(run_dir)
     if not resume:
         new_run_dir(cfg, str(run_dir))
-    dataset = describe_dataset(cfg)
-    own = engine is None
-    engine = engine if engine is not None else open_engine(cfg)
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
-        atomic_write_text(run_dir / DATASET, json.dumps(dataset, indent=1) + "\n")
-        state = _start(cfg, run_dir, engine, resume, progress)
-        return _loop(cfg, run_dir, engine, state, progress)
-    finally:
-        if own:
-            engine.close()
+    elif not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: no such run folder")
+    with RunLock(run_dir, "msenas search"):
+        if resume and not checkpoint.exists(run_dir) and not start_over:
+            raise RunFolderError(f"{run_dir}: no checkpoint to resume from (deleted?); "
+                                 f"to start this run over, add --start-over (this empties its logs)")
+        dataset = cfg.data.build(cfg.fitness.T, cfg.seed)
+        own = engine is None
+        engine = engine if engine is not None else open_engine(cfg, dataset)
+        try:
+            if progress and hasattr(engine, "describe"):
+                print(f"msenas search: {engine.describe()}", file=sys.stderr)
+            atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
+            atomic_write_text(run_dir / DATASET, dump_config(describe_dataset(cfg, dataset)) + "\n")
+            return _Run(cfg, run_dir, engine, progress).go(resume and checkpoint.exists(run_dir))
+        finally:
+            if own:
+                engine.close()
 
 
-def _start(cfg: RunConfig, run_dir: Path, engine: Engine, resume: bool, progress: bool) -> SearchState:
-    if resume and checkpoint.exists(run_dir):
-        state = checkpoint.load(run_dir)
-        results.rewrite_generations(run_dir, state.logbook)
-        if state.engine is not None:
-            engine.load_state_dict(state.engine)
-    else:
-        state = initial_state(cfg.seed)
-        results.rewrite_generations(run_dir, [])
-    if state.gen < 0 and state.engine is None:
-        if engine.needs_calibration():
-            if progress:
-                print(f"calibrating the fitness on {cfg.fitness.calibration} random genomes ...", file=sys.stderr)
-            engine.calibrate(calibration_genomes(cfg))
-        state.engine = plain(engine.state_dict())
-        checkpoint.save(run_dir, state)
-    return state
+class _Run:
+    """One search in one folder: start (load or calibrate), then the generational or async loop."""
 
+    def __init__(self, cfg: RunConfig, run_dir: Path, engine: Engine, progress: bool):
+        self.cfg, self.run_dir, self.engine, self.progress = cfg, run_dir, engine, progress
+        self.strategy: Strategy = STRATEGIES.get(cfg.search.algorithm)(cfg.search, cfg.search_space)
+        self.record = config_record(cfg)
+        self.state: SearchState | None = None
 
-def _loop(cfg: RunConfig, run_dir: Path, engine: Engine, state: SearchState, progress: bool) -> SearchState:
-    from tqdm import tqdm
+    def go(self, resume: bool) -> SearchState:
+        self.state = self._start(resume)
+        try:
+            return self._async() if self.cfg.search.mode == "async" else self._generations()
+        except KeyboardInterrupt:
+            checkpoint.save(self.run_dir, self.state)
+            results.rewrite_generations(self.run_dir, self.state.logbook)
+            where = f"generation {self.state.gen}" if self.state.gen >= 0 else "the start (calibration)"
+            raise SearchInterrupted(f"interrupted; checkpoint of {where} written to "
+                                    f"{self.run_dir / checkpoint.CURRENT}; continue with: "
+                                    f"msenas search --resume {self.run_dir}") from None
 
-    evo = Evolution(cfg.search, get_space(cfg.space), engine)
-    total = cfg.search.generations + 1
-    bar = tqdm(total=total, initial=min(state.gen + 1, total), desc="generations", unit="gen",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True)
-    if state.logbook:
-        bar.set_postfix(best=f"{state.logbook[-1]['best']:.4g}")
-    try:
-        while state.gen < cfg.search.generations:
-            nxt = evo.step(state)
-            nxt.engine = plain(engine.state_dict())
-            checkpoint.save(run_dir, nxt)
-            state = nxt
-            results.write_generation(run_dir, evo.codec, state, evo.objectives)
-            bar.update(1)
-            bar.set_postfix(best=f"{state.logbook[-1]['best']:.4g}")
-        if state.hall_of_fame:
-            results.write_results(run_dir, evo.codec, state, evo.objectives)
-    except KeyboardInterrupt:
-        checkpoint.save(run_dir, state)
-        results.rewrite_generations(run_dir, state.logbook)
-        where = f"generation {state.gen}" if state.gen >= 0 else "the start (calibration)"
-        raise SearchInterrupted(f"interrupted; checkpoint of {where} written to "
-                                f"{run_dir / checkpoint.CURRENT}; continue with: msenas search --resume {run_dir}") from None
-    finally:
-        bar.close()
-    return state
+    def _start(self, resume: bool) -> SearchState:
+        cfg, run_dir = self.cfg, self.run_dir
+        if resume:
+            state = checkpoint.load(run_dir)
+            if state.config:
+                check_same_config(run_dir, state.config, self.record)
+            results.rewrite_generations(run_dir, state.logbook)
+            if cfg.search.mode == "sync":
+                results.truncate_evaluations(run_dir, state.evaluations)
+            if state.engine is not None:
+                self.engine.load_state_dict(state.engine)
+        else:
+            state = initial_state(cfg.seed)
+            results.rewrite_generations(run_dir, [])
+            results.truncate_evaluations(run_dir, 0)
+        state = replace(state, config=self.record)
+        if state.gen < 0 and state.engine is None:
+            if self.engine.needs_calibration():
+                self._calibrate()
+            state = replace(state, engine=plain(self.engine.state_dict()))
+            checkpoint.save(run_dir, state)
+        return state
+
+    def _calibrate(self) -> None:
+        from tqdm import tqdm
+
+        n = self.cfg.fitness.calibration
+        with tqdm(total=n, desc="calibrating the fitness", unit="genome", file=sys.stderr,
+                  disable=not self.progress, dynamic_ncols=True, leave=False) as bar:
+            self.engine.calibrate(calibration_genomes(self.cfg), progress=lambda: bar.update(1))
+        if self.progress:
+            print(f"calibrated the fitness on {n} random genomes", file=sys.stderr)
+
+    def _save(self, state: SearchState) -> SearchState:
+        state = replace(state, engine=plain(self.engine.state_dict()), config=self.record)
+        checkpoint.save(self.run_dir, state)
+        self.state = state
+        return state
+
+    def _generations(self) -> SearchState:
+        from tqdm import tqdm
+
+        cfg, run_dir = self.cfg, self.run_dir
+        total = cfg.search.generations + 1
+        with tqdm(total=total, initial=min(self.state.gen + 1, total), desc="generations", unit="gen",
+                  file=sys.stderr, disable=not self.progress, dynamic_ncols=True) as bar:
+            if self.state.logbook:
+                bar.set_postfix(best=f"{self.state.logbook[-1]['best']:.4g}")
+            while self.state.gen < cfg.search.generations:
+                nxt, new = step(self.strategy, self.engine, self.state)
+                for i, (vec, rec) in enumerate(new, self.state.evaluations + 1):
+                    append_jsonl(run_dir / EVALUATIONS, {"n": i, "gen": nxt.gen, "key": rec["key"], "vector": vec,
+                                                         "record": rec})
+                self._save(nxt)
+                append_jsonl(run_dir / results.GENERATIONS, nxt.logbook[-1])
+                results.write_results(run_dir, self.strategy.genome, nxt, self.strategy.objectives)
+                bar.update(1)
+                bar.set_postfix(best=f"{nxt.logbook[-1]['best']:.4g}")
+        if self.state.hall_of_fame:
+            results.write_results(run_dir, self.strategy.genome, self.state, self.strategy.objectives)
+        return self.state
+
+    def _async(self) -> SearchState:
+        from tqdm import tqdm
+
+        cfg, run_dir = self.cfg, self.run_dir
+        budget = cfg.search.budget()
+        lines = [e for e in results.evaluation_lines(run_dir) if e["n"] > self.state.evaluations]
+        bar = tqdm(total=budget, initial=min(self.state.evaluations, budget), desc="evaluations", unit="genome",
+                   file=sys.stderr, disable=not self.progress, dynamic_ncols=True)
+
+        def on_entry(state: SearchState) -> None:
+            state = self._save(state)
+            results.rewrite_generations(run_dir, state.logbook)
+            results.write_results(run_dir, self.strategy.genome, state, self.strategy.objectives)
+
+        def on_progress(state: SearchState, busy: int) -> None:
+            self.state = state
+            bar.n = min(state.evaluations, budget)
+            best = state.cache[self.strategy.key(state.hall_of_fame[0])]["fitness"] if state.hall_of_fame else float("nan")
+            bar.set_postfix(busy=f"{busy}/{self.engine.capacity}", best=f"{best:.4g}")
+
+        loop = AsyncLoop(self.strategy, self.engine, budget, lambda line: append_jsonl(run_dir / EVALUATIONS, line),
+                         on_entry, on_progress)
+        try:
+            state = loop.run(self.state, lines)
+        finally:
+            bar.close()
+        self.state = state
+        return self._save(state)

@@ -1,33 +1,31 @@
-"""Score integer vectors through the fitness engine, once per genome key (a score cache).
-
-Objectives: "fitness" (maximised) and the record costs "spikes", "sops",
-"params", "macs" (minimised). Inside DEAP every objective is maximised, so a
-cost enters negated. A failed or dead genome gets the record's worst fitness
-and the cost PENALTY, so it can never sit on a Pareto front only because a
-silent network spends no spikes.
-"""
+"""Score vectors through the fitness engine, once per genome key (the score cache), and what the search needs of an engine."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Hashable, Protocol, Sequence
 
-
-from msenas.genome import VectorCodec, key
 from msenas.genome.types import Genome
-
-PENALTY = 1e30  # cost objective of a failed or dead genome
 
 
 class Engine(Protocol):
     """What the search needs from a fitness engine (msenas.fitness.engine.FitnessEngine)."""
 
     def needs_calibration(self) -> bool: ...
-    def calibrate(self, genomes: Sequence[Genome]) -> None: ...
+    def calibrate(self, genomes: Sequence[Genome], progress: Callable[[], None] | None = None) -> None: ...
     def score(self, genomes: Sequence[Genome]) -> list[Any]: ...
     def state_dict(self) -> dict: ...
     def load_state_dict(self, d: dict) -> None: ...
     def close(self) -> None: ...
+
+
+class AsyncEngine(Engine, Protocol):
+    """An engine that also scores genomes one by one as workers free up (async search)."""
+
+    capacity: int
+    pending: int
+
+    def submit(self, tag: Hashable, genome: Genome) -> None: ...
+    def poll(self, timeout: float | None = None) -> list[tuple[Hashable, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,11 @@ class ScoreStats:
     failures: int     # new records with an error
     dead: int         # new records flagged dead (silent network)
 
+    def as_dict(self) -> dict[str, int]:
+        """Plain dict for the logbook."""
+        return {"evaluations": self.evaluations, "cache_hits": self.cache_hits, "failures": self.failures,
+                "dead": self.dead}
+
 
 def plain(value: Any) -> Any:
     """Record values -> JSON-ready Python values (msenas.config.to_plain)."""
@@ -47,33 +50,20 @@ def plain(value: Any) -> Any:
     return to_plain(value)
 
 
-def natural_objectives(record: dict, objectives: Sequence[str]) -> tuple[float, ...]:
-    """Objective values in their own sign (fitness up, costs down), penalised when failed or dead."""
-    bad = bool(record.get("error")) or bool(record.get("dead"))
-    out = []
-    for name in objectives:
-        value = record.get(name)
-        if name != "fitness" and (bad or value is None or not math.isfinite(float(value))):
-            value = PENALTY
-        out.append(float(value))
-    return tuple(out)
+def events(engine: Any) -> dict[str, int]:
+    """Worker deaths, retries and timeouts since the last call (zeros for an engine that has no workers)."""
+    taken = engine.take_events() if hasattr(engine, "take_events") else {}
+    return {k: int(taken.get(k, 0)) for k in ("worker_deaths", "retries", "timeouts")}
 
 
-def weighted_objectives(record: dict, objectives: Sequence[str]) -> tuple[float, ...]:
-    """Objective values to maximise (costs negated), as DEAP fitness values."""
-    nat = natural_objectives(record, objectives)
-    return tuple(v if name == "fitness" else -v for name, v in zip(objectives, nat))
-
-
-def score_vectors(engine: Engine, codec: VectorCodec, vectors: Sequence[Sequence[int]],
-                  cache: dict[str, dict]) -> tuple[list[str], ScoreStats]:
-    """Genome keys of the vectors; new keys are scored in one engine call and added to `cache`."""
-    genomes = [codec.decode(v) for v in vectors]
-    keys = [key(g) for g in genomes]
+def score_vectors(engine: Engine, genome_of: Callable[[list[int]], Genome], key_of: Callable[[list[int]], str],
+                  vectors: Sequence[Sequence[int]], cache: dict[str, dict]) -> tuple[list[dict], ScoreStats]:
+    """New records (in scoring order) of the vectors not yet in `cache`, added to it, and what was done."""
+    keys = [key_of(list(v)) for v in vectors]
     todo: dict[str, Genome] = {}
-    for k, g in zip(keys, genomes):
+    for k, v in zip(keys, vectors):
         if k not in cache and k not in todo:
-            todo[k] = g
+            todo[k] = genome_of(list(v))
     records = engine.score(list(todo.values())) if todo else []
     if len(records) != len(todo):
         raise RuntimeError(f"fitness engine returned {len(records)} records for {len(todo)} genomes")
@@ -86,4 +76,4 @@ def score_vectors(engine: Engine, codec: VectorCodec, vectors: Sequence[Sequence
         failures=sum(1 for r in new if r.get("error")),
         dead=sum(1 for r in new if r.get("dead")),
     )
-    return keys, stats
+    return new, stats

@@ -13,11 +13,9 @@ from typing import Any
 
 import torch
 
-from msenas.atomic import atomic_write_bytes, atomic_write_text
+from msenas.atomic import atomic_write_bytes
 from msenas.errors import MsenasError
-
-SCHEMA_VERSION = 1
-WEIGHTS, GENOME, METRICS, CONFIG, CHECKPOINT = "weights.pt", "genome.json", "metrics.json", "config.json", "checkpoint.pt"
+from msenas.rundir import CONFIG, GENOME, METRICS, RESULT_SCHEMA, WEIGHTS, write_json
 
 
 class ResultError(MsenasError, ValueError):
@@ -42,20 +40,14 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise ResultError(f"{p}: cannot load with weights_only=True ({type(e).__name__}: {str(e).splitlines()[0]})") from None
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Pretty JSON, written atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=1) + "\n")
-
-
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file of a result folder; ResultError names the file."""
+    from msenas.config import read_json as _read
+
     p = Path(path)
-    try:
-        return json.loads(p.read_text())
-    except FileNotFoundError:
-        raise ResultError(f"{p}: missing (is {p.parent} a folder written by msenas train?)") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise ResultError(f"{p}: cannot read ({e})") from None
+    if not p.is_file():
+        raise ResultError(f"{p}: missing (is {p.parent} a folder written by msenas train?)")
+    return _read(p, "result file", ResultError)
 
 
 def final_metrics(history: list[dict], params: int, completed: bool) -> dict | None:
@@ -71,7 +63,7 @@ def final_metrics(history: list[dict], params: int, completed: bool) -> dict | N
 def write_metrics(out_dir: Path, history: list[dict], params: int, epochs: int) -> dict:
     """metrics.json: per-epoch history and, once every epoch is done, the final figures."""
     done = bool(history) and history[-1]["epoch"] >= epochs
-    metrics = {"schema_version": SCHEMA_VERSION, "completed_epochs": history[-1]["epoch"] if history else 0,
+    metrics = {"schema_version": RESULT_SCHEMA, "completed_epochs": history[-1]["epoch"] if history else 0,
                "epochs": epochs, "history": history, "final": final_metrics(history, params, done)}
     write_json(out_dir / METRICS, metrics)
     return metrics
@@ -109,20 +101,23 @@ def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu"):
 def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, dataset=None,
                     device: str = "auto", batch_size: int | None = None, progress: bool = False) -> dict:
     """Load a result folder and evaluate it on its dataset's test split (data_dir overrides the saved one)."""
-    from msenas.train.config import DataSpec, TrainConfig
-    from msenas.train.evaluation import evaluate, resolve_device
+    from msenas.config import DataConfig
+    from msenas.runtime import evaluate_model, resolve_device, use_amp
+    from msenas.train.config import TrainConfig
 
     config = read_json(result_folder(out_dir) / CONFIG)
     cfg = TrainConfig.from_dict(config.get("train", {}), where="config.json train.")
-    dev, amp = resolve_device(cfg.replace(device=device, amp="auto"))
+    dev = resolve_device(device, ResultError, "--device")
+    amp = use_amp(dev, "auto")
     model, _, config = load_result(out_dir, dev)
     if dataset is None:
-        spec = DataSpec.from_dict(config.get("data"))
+        data = DataConfig.from_record(config.get("data"), f"{Path(out_dir) / CONFIG} data")
         if data_dir is not None:
-            spec = DataSpec(spec.name, str(data_dir), spec.seed, spec.options)
-        dataset = spec.build(cfg.T)
+            data = data.replace(data_dir=str(data_dir))
+        dataset = data.build(cfg.T)
     if tuple(dataset.info.in_shape) != tuple(config["in_shape"]) or dataset.info.n_classes != config["n_classes"]:
         raise ResultError(f"{out_dir}: trained for input {tuple(config['in_shape'])} and {config['n_classes']} classes, "
                           f"but {dataset.info.name} gives {dataset.info.in_shape} and {dataset.info.n_classes}")
-    return evaluate(model, dataset.test, T=cfg.T, batch_size=batch_size or cfg.batch_size, device=dev,
-                    amp=amp, progress=progress)
+    ev = evaluate_model(model, dataset.test, T=cfg.T, batch_size=batch_size or cfg.batch_size, device=dev,
+                        amp=amp, progress=progress)
+    return {"test_acc": ev.pop("acc"), "test_loss": ev.pop("loss"), **ev}

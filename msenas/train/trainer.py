@@ -16,19 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from spikingjelly.activation_based import functional
 from torch import nn
 
+from msenas.config import DataConfig
 from msenas.data import Dataset, augmentation_rng, make_loader, to_time_major
 from msenas.errors import MsenasError
 from msenas.genome import Genome
 from msenas.genome import io as genome_io
-from msenas.train import result as R
-from msenas.train.config import DataSpec, TrainConfig
-from msenas.train.evaluation import autocast, evaluate, resolve_device
+from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
+from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
+from msenas.train.config import TrainConfig, TrainConfigError
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
+from msenas.train.result import load_tensors, save_tensors, write_metrics
 
 
 class TrainError(MsenasError, RuntimeError):
@@ -52,59 +53,53 @@ def build_model(genome: Genome, dataset: Dataset, cfg: TrainConfig) -> nn.Module
     """The genome's network for this dataset, initialised from cfg.seed (global RNG untouched)."""
     from msenas.nn.network import build_network
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
+    with seeded(cfg.seed):
         return build_network(genome, dataset.info.in_shape, dataset.info.n_classes, cfg.T)
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """Shuffling seed of one epoch, so a resumed run sees the same batches."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-
-
 def train(genome: Genome, dataset: Dataset, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
-          progress: bool = True, data_spec: DataSpec | None = None,
+          progress: bool = True, data: DataConfig | None = None,
           on_epoch_end: Callable[[dict], None] | None = None) -> dict:
-    """Train `genome` on `dataset` into out_dir; returns the metrics.json content."""
-    cfg.validate()
+    """Train `genome` on `dataset` (built from `data`, recorded with the result) into out_dir; the metrics."""
     out = Path(out_dir)
-    _check_folder(out, resume)
-    run = _start(genome, dataset, cfg)
-    config = _run_config(genome, dataset, cfg, data_spec or DataSpec(dataset.info.name), run)
-    if resume:
-        history = _restore(out, run, config, dataset)
-    else:
-        history = []
-        out.mkdir(parents=True, exist_ok=True)
-        genome_io.save(genome, out / R.GENOME, dataset=dataset.info.name, in_shape=list(dataset.info.in_shape),
-                       n_classes=dataset.info.n_classes)
-        R.write_json(out / R.CONFIG, config)
-    for epoch in range(len(history), cfg.epochs):
-        history.append(_epoch(run, dataset, cfg, epoch, progress))
-        _save_checkpoint(out, run, history, config, dataset)
-        R.save_tensors(out / R.WEIGHTS, _cpu_state(run.model))
-        R.write_metrics(out, history, config["params"], cfg.epochs)
-        if on_epoch_end is not None:
-            on_epoch_end(history[-1])
-    if not (out / R.WEIGHTS).is_file():
-        R.save_tensors(out / R.WEIGHTS, _cpu_state(run.model))
-    return R.write_metrics(out, history, config["params"], cfg.epochs)
+    with RunLock(out, "msenas train"):
+        _check_folder(out, resume)
+        run = _start(genome, dataset, cfg)
+        config = _run_config(genome, dataset, cfg, data or DataConfig(dataset.info.name, seed=0), run)
+        if resume:
+            history = _restore(out, run, config, dataset)
+        else:
+            history = []
+            genome_io.save(genome, out / GENOME, dataset=dataset.info.name, in_shape=list(dataset.info.in_shape),
+                           n_classes=dataset.info.n_classes)
+            write_json(out / CONFIG, config)
+        for epoch in range(len(history), cfg.epochs):
+            history.append(_epoch(run, dataset, cfg, epoch, progress))
+            _save_checkpoint(out, run, history, config, dataset)
+            save_tensors(out / WEIGHTS, _cpu_state(run.model))
+            write_metrics(out, history, config["params"], cfg.epochs)
+            if on_epoch_end is not None:
+                on_epoch_end(history[-1])
+        if not (out / WEIGHTS).is_file():
+            save_tensors(out / WEIGHTS, _cpu_state(run.model))
+        return write_metrics(out, history, config["params"], cfg.epochs)
 
 
 def _epoch(run: _Run, dataset: Dataset, cfg: TrainConfig, epoch: int, progress: bool) -> dict:
     """Train one epoch (0-based index) with a progress bar, evaluate; the history record."""
     from tqdm import tqdm
 
-    loader = make_loader(dataset.train, cfg.batch_size, shuffle=True, seed=epoch_seed(cfg.seed, epoch))
+    loader = make_loader(dataset.train, cfg.batch_size, shuffle=True, seed=stream_seed(cfg.seed, epoch))
     bar = tqdm(total=run.steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
                disable=not progress, leave=False, dynamic_ncols=True)
     t0, c0 = time.perf_counter(), time.process_time()
     with bar:
         train_loss, train_acc, lr = _train_epoch(run, loader, LOSSES.get(cfg.loss), cfg, bar)
     t1, c1 = time.perf_counter(), time.process_time()
-    ev = evaluate(run.model, dataset.test, T=cfg.T, batch_size=cfg.batch_size, device=run.device, amp=run.amp)
+    ev = evaluate_model(run.model, dataset.test, T=cfg.T, batch_size=cfg.batch_size, device=run.device, amp=run.amp,
+                        progress=progress, desc=f"test {epoch + 1}/{cfg.epochs}")
     record = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
-              "test_acc": ev["test_acc"], "test_loss": ev["test_loss"], "spikes": ev["spikes"],
+              "test_acc": ev["acc"], "test_loss": ev["loss"], "spikes": ev["spikes"],
               "spikes_per_cell": ev["spikes_per_cell"], "sops": ev["sops"], "lr": lr,
               "epoch_time": t1 - t0, "epoch_cpu_time": c1 - c0, "eval_time": time.perf_counter() - t1}
     if progress:
@@ -113,15 +108,16 @@ def _epoch(run: _Run, dataset: Dataset, cfg: TrainConfig, epoch: int, progress: 
 
 
 def _check_folder(out: Path, resume: bool) -> None:
-    has_ckpt = (out / R.CHECKPOINT).is_file()
+    has_ckpt = (out / TRAIN_CHECKPOINT).is_file()
     if resume and not has_ckpt:
-        raise TrainError(f"resume: no {R.CHECKPOINT} in {out} (train without --resume first)")
+        raise TrainError(f"resume: no {TRAIN_CHECKPOINT} in {out} (train without --resume first)")
     if not resume and has_ckpt:
-        raise TrainError(f"{out} already holds a training run ({R.CHECKPOINT}); use --resume or another --out")
+        raise TrainError(f"{out} already holds a training run ({TRAIN_CHECKPOINT}); use --resume or another --out")
 
 
 def _start(genome: Genome, dataset: Dataset, cfg: TrainConfig) -> _Run:
-    device, amp = resolve_device(cfg)
+    device = resolve_device(cfg.device, TrainConfigError)
+    amp = use_amp(device, cfg.amp, TrainConfigError)
     model = build_model(genome, dataset, cfg).to(device)
     n_batches = math.ceil(len(dataset.train) / cfg.batch_size)
     steps = min(n_batches, cfg.max_train_batches or n_batches)
@@ -162,13 +158,13 @@ def _train_epoch(run: _Run, loader, loss_fn, cfg: TrainConfig, bar) -> tuple[flo
     return loss_sum / n, correct / n, lr
 
 
-def _run_config(genome: Genome, dataset: Dataset, cfg: TrainConfig, spec: DataSpec, run: _Run) -> dict:
+def _run_config(genome: Genome, dataset: Dataset, cfg: TrainConfig, data: DataConfig, run: _Run) -> dict:
     """config.json: the resolved config, the data recipe, the shapes and the genome key."""
-    return {"schema_version": R.SCHEMA_VERSION, "train": cfg.to_dict(),
+    return {"schema_version": RESULT_SCHEMA, "train": cfg.to_dict(),
             "resolved": {"device": run.device.type, "amp": run.amp, "steps_per_epoch": run.steps_per_epoch,
                          "total_steps": cfg.epochs * run.steps_per_epoch,
                          "warmup_steps": round(cfg.warmup_epochs * run.steps_per_epoch)},
-            "data": spec.to_dict(), "dataset": dataset.info.name, "in_shape": list(dataset.info.in_shape),
+            "data": data.to_dict(), "dataset": dataset.info.name, "in_shape": list(dataset.info.in_shape),
             "n_classes": dataset.info.n_classes, "event": dataset.info.event,
             "genome_key": genome_io.key(genome), "params": sum(p.numel() for p in run.model.parameters())}
 
@@ -181,16 +177,16 @@ def _cpu_state(model: nn.Module) -> dict:
 def _save_checkpoint(out: Path, run: _Run, history: list[dict], config: dict, dataset: Dataset) -> None:
     """checkpoint.pt: state dicts, history, config and the augmentation RNG, all weights_only-loadable."""
     rng = augmentation_rng(dataset.train)
-    state = {"schema_version": R.SCHEMA_VERSION, "epoch": history[-1]["epoch"], "history": history,
+    state = {"schema_version": RESULT_SCHEMA, "epoch": history[-1]["epoch"], "history": history,
              "config": json.dumps(config), "model": _cpu_state(run.model), "optimizer": run.opt.state_dict(),
              "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
              "aug_rng": json.dumps(rng.bit_generator.state) if rng is not None else ""}
-    R.save_tensors(out / R.CHECKPOINT, state)
+    save_tensors(out / TRAIN_CHECKPOINT, state)
 
 
 def _restore(out: Path, run: _Run, config: dict, dataset: Dataset) -> list[dict]:
     """Load checkpoint.pt into the run after checking it belongs to the same run; returns the history."""
-    ck = R.load_tensors(out / R.CHECKPOINT, "cpu")
+    ck = load_tensors(out / TRAIN_CHECKPOINT, "cpu")
     saved = json.loads(ck["config"])
     for section in ("train", "data", "genome_key", "in_shape", "n_classes"):
         _same(out, section, saved.get(section), config.get(section))
@@ -213,7 +209,7 @@ def _same(out: Path, section: str, saved, now) -> None:
     else:
         diff = [] if saved == now else [f"{section}: {saved!r} -> {now!r}"]
     if diff:
-        raise TrainError(f"resume: {out / R.CHECKPOINT} belongs to another run ({'; '.join(diff)})")
+        raise TrainError(f"resume: {out / TRAIN_CHECKPOINT} belongs to another run ({'; '.join(diff)})")
 
 
 def _epoch_line(r: dict, epochs: int) -> str:

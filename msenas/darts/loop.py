@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from msenas.darts import bilevel
-from msenas.darts import folder as D
+from msenas.config import DataConfig
+from msenas.darts import bilevel, folder
 from msenas.darts.config import DartsConfig, DartsConfigError
 from msenas.darts.derive import derive_genome
 from msenas.darts.supernet import Supernet
@@ -29,6 +28,8 @@ from msenas.data import Dataset, augmentation_rng, labels_of, make_loader, strat
 from msenas.data.base import SplitView
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
+from msenas.rundir import RunLock
+from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,6 @@ class _Run:
     device: torch.device
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda when available; 'cuda' without a GPU is a config error."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DartsConfigError("device: 'cuda' requested but torch sees no CUDA GPU (use device=auto or cpu)")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
-
-
 def split_train(dataset: Dataset, cfg: DartsConfig) -> tuple[SplitView, SplitView]:
     """Stratified, seeded (weight half, alpha half) of the train split."""
     w_idx, a_idx = stratified_split(labels_of(dataset.train), 1.0 - cfg.train_portion, cfg.seed)
@@ -68,21 +62,11 @@ def mean_ce(model: nn.Module, batch) -> torch.Tensor:
     return F.cross_entropy(model(x).mean(0), y)
 
 
-def epoch_seed(seed: int, epoch: int, stream: int) -> int:
-    """Shuffling seed of one loader in one epoch, so a resumed run sees the same batches."""
-    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
-
-
 def _start(dataset: Dataset, cfg: DartsConfig) -> _Run:
-    device = resolve_device(cfg.device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device, DartsConfigError)
+    with seeded(cfg.seed):
         model = Supernet(cfg, dataset.info.in_shape, dataset.info.n_classes).to(device)
-    weights = model.weight_parameters()
-    if cfg.w_optimizer == "sgd":
-        w_opt = torch.optim.SGD(weights, lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
-    else:
-        w_opt = torch.optim.AdamW(weights, lr=cfg.w_lr, weight_decay=cfg.w_weight_decay)
+    w_opt = bilevel.W_OPTIMIZERS.get(cfg.w_optimizer)(model.weight_parameters(), cfg)
     a_opt = torch.optim.Adam(model.arch_parameters(), lr=cfg.alpha_lr, betas=(0.5, 0.999),
                              weight_decay=cfg.alpha_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
@@ -135,51 +119,43 @@ def _train_epoch(run: _Run, cfg: DartsConfig, loaders, steps: int, update_alphas
     return {"train_loss": loss_sum / max(1, n), "train_acc": correct / max(1, n), "train_nos": monitor.summary(n)}
 
 
-@torch.no_grad()
-def evaluate_supernet(model: Supernet, split, cfg: DartsConfig, device: torch.device) -> dict:
+def evaluate_supernet(model: Supernet, split, cfg: DartsConfig, device: torch.device, progress: bool = False) -> dict:
     """Loss, accuracy and NoS of the supernet (eval mode) on a held-out split."""
-    was_training = model.training
-    model.eval()
-    loader = make_loader(split, cfg.batch_size, shuffle=False, seed=0)
-    loss_sum, correct, n = 0.0, 0, 0
-    with SpikeMonitor(model) as monitor:
-        for step, (xb, yb) in enumerate(loader):
-            if cfg.max_valid_batches is not None and step >= cfg.max_valid_batches:
-                break
-            mean = model(to_time_major(xb, cfg.T).to(device)).mean(0)      # [B,K]
-            y = yb.to(device)
-            loss_sum += float(F.cross_entropy(mean, y, reduction="sum"))
-            correct += int((mean.argmax(1) == y).sum())
-            n += len(y)
-    model.train(was_training)
-    return {"valid_loss": loss_sum / max(1, n), "valid_acc": correct / max(1, n), "valid_nos": monitor.summary(n)}
+    ev = evaluate_model(model, split, T=cfg.T, batch_size=cfg.batch_size, device=device,
+                        max_batches=cfg.max_valid_batches, progress=progress, desc="darts validation")
+    nos = {k: ev[k] for k in ("spikes", "spikes_per_cell", "sops")}
+    return {"valid_loss": ev["loss"], "valid_acc": ev["acc"], "valid_nos": nos}
 
 
 def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: bool = False,
-           progress: bool = True, data_spec: dict | None = None,
+           progress: bool = True, data: DataConfig | None = None,
            on_epoch_end: Callable[[dict], None] | None = None) -> SearchResult:
-    """Run MA-DARTS on `dataset` into out_dir; returns the derived genome and the history."""
+    """Run MA-DARTS on `dataset` (built from `data`, recorded in config.json) into out_dir; the derived genome."""
+    out = Path(out_dir)
+    with RunLock(out, "msenas darts"):
+        return _search(dataset, cfg, out, resume, progress, data, on_epoch_end)
+
+
+def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progress: bool, data: DataConfig | None,
+            on_epoch_end: Callable[[dict], None] | None) -> SearchResult:
     from tqdm import tqdm
 
-    cfg.validate()
-    out = Path(out_dir)
-    D.check_folder(out, resume)
+    folder.check_folder(out, resume)
     run = _start(dataset, cfg)
     w_split, a_split = split_train(dataset, cfg)
-    config = _run_config(dataset, cfg, run, data_spec)
+    config = _run_config(dataset, cfg, run, data or DataConfig(dataset.info.name, seed=0))
     aug_rng = augmentation_rng(dataset.train)
-    history, alpha_history = [], [D.alpha_entry(0, run.model.op_weights())]
+    history, alpha_history = [], [folder.alpha_entry(0, run.model.op_weights())]
     if resume:
-        ck = D.load_checkpoint(out, config, aug_rng)
+        ck = folder.load_checkpoint(out, config, aug_rng)
         _load_state(run, ck)
         history, alpha_history = ck["history"], ck["alpha_history"]
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        D.write_json(out / D.CONFIG, config)
+        folder.write_json(out / folder.CONFIG, config)
     steps = min(math.ceil(len(w_split) / cfg.batch_size), math.ceil(len(a_split) / cfg.batch_size),
                 cfg.max_batches or math.inf)
     for epoch in range(len(history), cfg.epochs):
-        loaders = [make_loader(split, cfg.batch_size, True, epoch_seed(cfg.seed, epoch, k))
+        loaders = [make_loader(split, cfg.batch_size, True, stream_seed(cfg.seed, epoch, k))
                    for k, split in enumerate((w_split, a_split))]
         lr = run.w_opt.param_groups[0]["lr"]
         t0 = time.perf_counter()
@@ -188,12 +164,13 @@ def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: b
             record = _train_epoch(run, cfg, loaders, steps, epoch >= cfg.alpha_warmup_epochs, bar)
         run.sched.step()
         record = {"epoch": epoch + 1, "w_lr": lr, **record,
-                  **evaluate_supernet(run.model, a_split, cfg, run.device), "epoch_time": time.perf_counter() - t0}
+                  **evaluate_supernet(run.model, a_split, cfg, run.device, progress),
+                  "epoch_time": time.perf_counter() - t0}
         history.append(record)
         weights = run.model.op_weights()
-        alpha_history.append(D.alpha_entry(epoch + 1, weights))
-        D.write_epoch(out, cfg, history, alpha_history, weights, dataset.info)
-        D.save_checkpoint(out, _state(run), history, alpha_history, config, aug_rng)
+        alpha_history.append(folder.alpha_entry(epoch + 1, weights))
+        folder.write_epoch(out, cfg, history, alpha_history, weights, dataset.info)
+        folder.save_checkpoint(out, _state(run), history, alpha_history, config, aug_rng)
         if progress:
             tqdm.write(_epoch_line(record, cfg.epochs), file=sys.stderr)
         if on_epoch_end is not None:
@@ -213,11 +190,11 @@ def _load_state(run: _Run, ck: dict) -> None:
     run.sched.load_state_dict(ck["sched"])
 
 
-def _run_config(dataset: Dataset, cfg: DartsConfig, run: _Run, data_spec: dict | None) -> dict:
+def _run_config(dataset: Dataset, cfg: DartsConfig, run: _Run, data: DataConfig) -> dict:
     """config.json: the resolved search config, the data recipe and the shapes."""
     info = dataset.info
-    return {"schema_version": D.SCHEMA_VERSION, "darts": cfg.to_dict(),
-            "data": data_spec or {"name": info.name}, "dataset": info.name, "in_shape": list(info.in_shape),
+    return {"schema_version": folder.SCHEMA_VERSION, "darts": cfg.to_dict(),
+            "data": data.to_dict(), "dataset": info.name, "in_shape": list(info.in_shape),
             "n_classes": info.n_classes, "event": info.event,
             "resolved": {"device": run.device.type,
                          "supernet_params": sum(p.numel() for p in run.model.weight_parameters())}}
