@@ -68,12 +68,12 @@ def train_run(genome, ds, T: int, epochs: int, seed: int) -> tuple[float, float]
 
 def _cpu_of(genome, probe, cfg) -> tuple[float, float]:
     """CPU seconds of one zero-cost and one few-step serial evaluation of a genome."""
-    from msenas.fitness.evaluate import evaluate
+    from msenas.fitness.evaluate import evaluate_genome
 
     out = []
     for fid in ("zero-cost", "few-step"):
         c0 = time.process_time()
-        evaluate(genome, probe, cfg, FIDELITIES[fid])
+        evaluate_genome(genome, probe, cfg, FIDELITIES[fid])
         out.append(time.process_time() - c0)
     return out[0], out[1]
 
@@ -91,7 +91,7 @@ def bench_modes(probe, cfg, sets: dict, rounds: int, serial_threads: tuple[int, 
     try:
         modes: dict[str, tuple[int, object]] = {}
         for t in serial_threads:
-            modes[f"serial ({t} torch thread{'s' * (t > 1)})"] = (t, SerialEvaluator(probe, cfg))
+            modes[f"serial ({t} torch thread{'s' * (t > 1)})"] = (t, SerialEvaluator(probe, cfg, threads=t))
         startup = {}
         for w in (1, 2):
             t0 = time.perf_counter()
@@ -172,7 +172,7 @@ def main() -> None:
     args = p.parse_args()
 
     load0 = os.getloadavg()
-    cfg = FitnessConfig().validate()
+    cfg = FitnessConfig()
     ds = get_dataset("digits", T=cfg.T, seed=args.seed)
     probe = make_probe(ds, cfg, args.seed)
     rng = np.random.default_rng(args.seed)

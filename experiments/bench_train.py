@@ -22,7 +22,8 @@ from pathlib import Path
 
 from msenas.genome import Op, instantiate, io
 from msenas.genome.types import Cell, Genome
-from msenas.train import DataSpec, TrainConfig, parse_overrides, train
+from msenas.config import DataConfig
+from msenas.train import TrainConfig, parse_overrides, train
 
 
 def default_genome() -> Genome:
@@ -57,12 +58,13 @@ def run_one(genome: Genome, name: str, seed: int, args: argparse.Namespace, out:
                                  "device": args.device, "amp": args.amp})
     if args.size is not None and name in ("digits", "digits-dvs"):
         data_fields["size"] = args.size
-    spec = DataSpec(name, args.data_dir, int(data_fields.pop("seed", 0)), data_fields)
+    seed = int(data_fields.pop("seed", 0))
+    spec = DataConfig(name, args.data_dir, data_fields, seed=seed)
     dataset = spec.build(cfg.T)
     folder = out / f"{name}-s{seed}"
     shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
-    metrics = train(genome, dataset, cfg, folder, progress=sys.stderr.isatty(), data_spec=spec)
+    metrics = train(genome, dataset, cfg, folder, progress=sys.stderr.isatty(), data=spec)
     wall = time.perf_counter() - t0
     hist = metrics["history"]
     config = json.loads((folder / "config.json").read_text())

@@ -37,7 +37,7 @@ from msenas.atomic import atomic_write_text  # noqa: E402
 from msenas.data import get_dataset  # noqa: E402
 from msenas.fitness.composite import COMPOSITES  # noqa: E402
 from msenas.fitness.config import FitnessConfig  # noqa: E402
-from msenas.fitness.evaluate import evaluate  # noqa: E402
+from msenas.fitness.evaluate import evaluate_genome  # noqa: E402
 from msenas.fitness.probe import make_probe  # noqa: E402
 from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST  # noqa: E402
 from msenas.genome import get_space, io, sample  # noqa: E402
@@ -63,13 +63,13 @@ def fidelity_config(base: FitnessConfig, fid: str) -> FitnessConfig:
     steps, _, batch = fid.partition("x")
     if not (steps.isdigit() and batch.isdigit()):
         sys.exit(f"--fidelity {fid!r}: expected STEPSxBATCH, e.g. 5x32")
-    return dataclasses.replace(base, steps=int(steps), batch_size=int(batch)).validate()
+    return dataclasses.replace(base, steps=int(steps), batch_size=int(batch))
 
 
 def _timed(g, probe, cfg, names):
-    """evaluate() plus the process CPU seconds it took (less disturbed by other jobs than wall time)."""
+    """evaluate_genome() plus the process CPU seconds it took (less disturbed by other jobs than wall time)."""
     c0 = time.process_time()
-    rec = evaluate(g, probe, cfg, names)
+    rec = evaluate_genome(g, probe, cfg, names)
     return rec, time.process_time() - c0
 
 
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> None:
     genomes = [sample(get_space(args.space), rng) for _ in range(args.n)]
     zero = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST)
     few = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == FEW_STEP)
-    evaluate(genomes[0], probe, cfg, zero + few)           # warm-up: first-call costs stay out of the timings
+    evaluate_genome(genomes[0], probe, cfg, zero + few)           # warm-up: first-call costs stay out of the timings
     for i, g in enumerate(genomes):
         path = out / "genomes" / f"{i:03d}_{io.key(g)}.json"
         res = json.loads(path.read_text()) if path.exists() else {"index": i, "key": io.key(g), "genome": io.to_dict(g)}
@@ -173,7 +173,7 @@ def retime(args: argparse.Namespace) -> None:
     files = {int(f.name[:3]): f for f in (folder / "genomes").glob("*.json")}
     todo = [i for i in range(args.start, args.end) if i in files and str(i) not in done]
     if todo:  # warm-up: first-call costs stay out of the timings
-        evaluate(io.from_dict(json.loads(files[todo[0]].read_text())["genome"]), probe, cfg, names)
+        evaluate_genome(io.from_dict(json.loads(files[todo[0]].read_text())["genome"]), probe, cfg, names)
     for i in todo:
         g = io.from_dict(json.loads(files[i].read_text())["genome"])
         _, cpu = _timed(g, probe, cfg, names)

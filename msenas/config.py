@@ -133,12 +133,16 @@ def build_dataclass(cls: type, mapping: Any, prefix: str = "") -> Any:
         return mapping
     if not isinstance(mapping, Mapping):
         raise ConfigError(f"{where}: expected a table, got {mapping!r}")
+    error = cls.error if isinstance(cls, type) and issubclass(cls, Config) else ConfigError
     hints = _hints(cls)
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(str(k) for k in set(mapping) - fields)
     if unknown:
-        raise ConfigError(f"{prefix}{unknown[0]}: unknown field; known: {', '.join(sorted(fields))}")
-    kwargs = {k: _coerce(f"{prefix}{k}", v, hints[k]) for k, v in mapping.items()}
+        raise error(f"{prefix}{unknown[0]}: unknown field; known: {', '.join(sorted(fields))}")
+    try:
+        kwargs = {k: _coerce(f"{prefix}{k}", v, hints[k]) for k, v in mapping.items()}
+    except ConfigError as e:
+        raise (e if isinstance(e, error) else error(str(e))) from None
     try:
         obj = cls(**kwargs)
         if not isinstance(obj, Config) and callable(getattr(obj, "validate", None)):
@@ -172,7 +176,7 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"{name}: expected {_type_name(hint)}, got {value!r}")
     if origin is typing.Literal:
         if value not in args:
-            raise ConfigError(f"{name}: must be one of {list(args)}, got {value!r}")
+            raise ConfigError(f"{name}: must be one of {', '.join(map(str, args))}, got {value!r}")
         return value
     if dataclasses.is_dataclass(hint):
         return build_dataclass(hint, value, f"{name}.")

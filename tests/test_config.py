@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from msenas.config import (
-    ConfigError, RunConfig, apply_overrides, build_dataclass, config_from_dict, dump_config, load_config,
-    parse_value, to_plain,
-)
+from msenas.config import ConfigError, apply_overrides, build_dataclass, dump_config, parse_value, to_plain
 from msenas.errors import MsenasError
+from msenas.search.config import RunConfig, config_from_dict, load_config
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 

@@ -9,8 +9,10 @@ import pytest
 
 from msenas.data import DataError, get_dataset
 from msenas.fitness import WORST_FITNESS, CalibrationError, FitnessConfig
+from msenas.config import DataConfig
+from msenas.fitness.config import ExecutorConfig
 from msenas.fitness.engine import FitnessEngine, make_engine
-from msenas.fitness.evaluate import evaluate
+from msenas.fitness.evaluate import evaluate_genome as evaluate
 from msenas.fitness.executors import SerialEvaluator
 from msenas.fitness.probe import make_probe
 from msenas.fitness.rdm import categorical_rdm
@@ -166,12 +168,12 @@ def test_make_engine_with_a_user_target_rdm(tmp_path):
     labels = np.repeat(np.arange(10), 2)
     np.save(tmp_path / "target.npy", categorical_rdm(labels) * 2.0)
     cfg = FitnessConfig(**{**SMALL, "per_class": 2, "proxy": "rdm", "target": str(tmp_path / "target.npy")})
-    engine = make_engine(cfg, dataset="digits", data_options={"size": 8}, seed=0)
+    engine = make_engine(cfg, DataConfig("digits", options={"size": 8}), seed=0)
     g = sample(get_space("tiny"), np.random.default_rng(0))
     assert math.isfinite(engine.score([g])[0].fitness)
     engine.close()
     with pytest.raises(DataError, match="unknown dataset"):
-        make_engine(cfg, dataset="mnist-please")
+        make_engine(cfg, "mnist-please")
 
 
 def test_event_frames_are_evaluated_time_major():

@@ -14,6 +14,8 @@ import pytest
 
 from msenas.errors import MsenasError
 from msenas.fitness import WORST_FITNESS, FitnessConfig
+from msenas.config import DataConfig
+from msenas.fitness.config import ExecutorConfig
 from msenas.fitness.engine import make_engine
 from msenas.fitness.executors import ClusterError, RayEvaluator, SerialEvaluator
 from msenas.fitness.probe import make_probe
@@ -36,7 +38,7 @@ def crash_on_13_channels():
     def evaluate_or_crash(g, probe, cfg, proxies):
         import os
 
-        from msenas.fitness.evaluate import evaluate
+        from msenas.fitness.evaluate import evaluate_genome as evaluate
 
         if g.channels == 13:
             os._exit(3)  # what an out-of-memory kill looks like to Ray
@@ -49,7 +51,7 @@ def hang_on_17_channels():
     def evaluate_or_hang(g, probe, cfg, proxies):
         import time
 
-        from msenas.fitness.evaluate import evaluate
+        from msenas.fitness.evaluate import evaluate_genome as evaluate
 
         if g.channels == 17:
             time.sleep(3600)
@@ -141,7 +143,7 @@ def test_unreachable_cluster_address_is_a_one_line_user_error(probe):
     with pytest.raises(ClusterError, match="expected host:port"):
         RayEvaluator(probe, CFG, address="no-port-here")
     with pytest.raises(ClusterError, match="cannot reach Ray cluster"):   # what `msenas search --address` calls
-        make_engine(CFG, dataset="digits", data_options={"size": 8}, address=f"127.0.0.1:{port}")
+        make_engine(CFG, DataConfig("digits", options={"size": 8}), ExecutorConfig(address=f"127.0.0.1:{port}"))
 
 
 def test_evaluates_through_a_real_head_node_on_loopback(probe, genomes):

@@ -8,7 +8,7 @@ from msenas.genome import (
     PRESETS, Cell, Genome, GenomeError, Op, VectorCodec, crossover, from_dict, get_space, instantiate,
     key, load, mutate, sample, save, to_dict,
 )
-from msenas.genome.space import SearchSpace, crossover_vectors
+from msenas.genome import SearchSpace, crossover_vectors
 
 SPACES = sorted(PRESETS)
 

@@ -116,7 +116,7 @@ def test_in_progress_run_with_a_cut_line_and_no_hall_of_fame(resumed_run, tmp_pa
 
 def test_a_run_that_has_not_finished_generation_0_gets_a_summary_only(resumed_run, tmp_path):
     from msenas.search import checkpoint
-    from msenas.search.evolution import initial_state
+    from msenas.search.state import initial_state
 
     run, _ = resumed_run
     fresh = tmp_path / "fresh"

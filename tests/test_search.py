@@ -15,14 +15,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from msenas.config import SearchConfig, load_config
+from msenas.search.config import SearchConfig, load_config
 from msenas.fitness.record import Record
 from msenas.genome import VectorCodec, get_space, io
 from msenas.nn.cost import complexity
 from msenas.search import checkpoint
-from msenas.search.evolution import Evolution, diversity, initial_state
+from msenas.search.loop import step
+from msenas.search.objectives import PENALTY
 from msenas.search.run import SearchInterrupted, run_search
-from msenas.search.scoring import PENALTY
+from msenas.search.state import initial_state
+from msenas.search.strategies import STRATEGIES, diversity
 
 SPACE = get_space("tiny")
 
@@ -39,7 +41,7 @@ class CostEngine:
     def needs_calibration(self) -> bool:
         return self.calib
 
-    def calibrate(self, genomes) -> None:
+    def calibrate(self, genomes, progress=None) -> None:
         self.calibrations += 1
         self.offset = float(np.median([math.log(complexity(g, (1, 8, 8), 4, 2).params) for g in genomes]))
 
@@ -75,13 +77,18 @@ def small_config(**search):
                               "search.generations=4", "fitness.per_class=2", "fitness.T=2", *sets])
 
 
+def strategy_of(cfg):
+    """The configured strategy on the tiny space."""
+    return STRATEGIES.get(cfg.search.algorithm)(cfg.search, SPACE)
+
+
 def evolve(cfg, engine, state=None, upto=None):
     """Run generations in process; returns the list of states after each generation."""
-    evo = Evolution(cfg.search, SPACE, engine)
+    strategy = strategy_of(cfg)
     state = state or initial_state(cfg.seed)
     states = []
     while state.gen < (cfg.search.generations if upto is None else upto):
-        state = evo.step(state)
+        state, _ = step(strategy, engine, state)
         states.append(state)
     return states
 
@@ -135,7 +142,7 @@ def test_nsga2_returns_a_non_dominated_front():
     cfg = small_config(objectives=("fitness", "spikes"), population=8, generations=4)
     assert cfg.search.algorithm == "nsga2"
     final = evolve(cfg, CostEngine())[-1]
-    evo = Evolution(cfg.search, SPACE, CostEngine())
+    evo = strategy_of(cfg)
     front = [evo.objectives_of(io.key(evo.codec.decode(v)), final.cache) for v in final.pareto]
     assert len(front) >= 2
 
@@ -150,7 +157,7 @@ def test_nsga2_returns_a_non_dominated_front():
 
 
 def test_dead_networks_get_the_cost_penalty_and_never_join_the_front():
-    from msenas.search.scoring import natural_objectives, weighted_objectives
+    from msenas.search.objectives import natural_objectives, weighted_objectives
 
     dead = {"fitness": -1e9, "dead": True, "error": None, "spikes": 0.0}
     assert natural_objectives(dead, ("fitness", "spikes")) == (-1e9, PENALTY)
@@ -164,7 +171,7 @@ def test_python_random_used_elsewhere_does_not_change_the_search():
 
 
 def test_diversity_is_zero_for_clones_and_positive_otherwise():
-    evo = Evolution(small_config().search, SPACE, CostEngine())
+    evo = strategy_of(small_config())
     rng = np.random.default_rng(0)
     v = evo.codec.random_vector(rng)
     assert diversity(evo.codec, [v, list(v), list(v)]) == 0.0

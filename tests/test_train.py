@@ -13,12 +13,13 @@ from msenas.genome import Op, instantiate, save
 from msenas.genome.types import Cell, Genome
 from msenas.registry import RegistryError
 from msenas.train import (
-    LOSSES, OPTIMIZERS, DataSpec, TrainConfig, TrainConfigError, TrainError, evaluate_result, load_result,
+    LOSSES, OPTIMIZERS, TrainConfig, TrainConfigError, TrainError, evaluate_result, load_result,
     parse_overrides, train, warmup_cosine,
 )
+from msenas.config import DataConfig
 from msenas.train.result import load_tensors
 
-DIGITS8 = DataSpec("digits", options={"size": 8})
+DIGITS8 = DataConfig("digits", options={"size": 8}, seed=0)
 FAST = dict(batch_size=32, lr=1e-2, T=4, warmup_epochs=0.5)
 
 
@@ -37,7 +38,7 @@ def digits8():
 def trained(digits8, tmp_path_factory):
     """A genome trained 3 epochs on 8x8 digits: (result folder, metrics)."""
     out = tmp_path_factory.mktemp("train") / "digits"
-    metrics = train(small_genome(), digits8, TrainConfig(epochs=3, **FAST), out, progress=False, data_spec=DIGITS8)
+    metrics = train(small_genome(), digits8, TrainConfig(epochs=3, **FAST), out, progress=False, data=DIGITS8)
     return out, metrics
 
 
@@ -99,7 +100,7 @@ def test_result_folder_loads_back_with_weights_only_and_reproduces_the_accuracy(
     model, genome, config = load_result(out)
     assert genome == small_genome()
     assert config["in_shape"] == [1, 8, 8] and config["n_classes"] == 10
-    assert config["data"] == {"name": "digits", "data_dir": None, "seed": 0, "options": {"size": 8}}
+    assert config["data"] == {"dataset": "digits", "data_dir": None, "options": {"size": 8}, "seed": 0}  # one DataConfig (issue 16)
     assert TrainConfig.from_dict(config["train"]) == TrainConfig(epochs=3, **FAST)
     assert not model.training
     ev = evaluate_result(out)
@@ -163,7 +164,7 @@ def test_resume_refuses_a_checkpoint_of_another_run(trained, digits8):
     out, _ = trained
     with pytest.raises(TrainError, match=r"train\.lr: 0\.01 -> 0\.02"):
         train(small_genome(), digits8, TrainConfig(epochs=3, **{**FAST, "lr": 0.02}), out, resume=True,
-              progress=False, data_spec=DIGITS8)
+              progress=False, data=DIGITS8)
     with pytest.raises(TrainError, match="already holds a training run"):
         train(small_genome(), digits8, TrainConfig(epochs=3, **FAST), out, progress=False)
 

@@ -44,8 +44,10 @@ def read_genome(path_arg: str):
 def data_from_cli(name: str, data_dir: str | None, fields: dict):
     """The DataConfig of a command line: --dataset, --data-dir and `--set data.KEY=value` (seed and options)."""
     from msenas.config import DataConfig
-    from msenas.data import DataError
+    from msenas.data import DATASETS, DataError
 
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     fields = dict(fields)
     seed = fields.pop("seed", 0)
     if data_dir is not None and not Path(data_dir).exists():

@@ -135,10 +135,13 @@ class FitnessEngine:
 
 def make_engine(cfg: FitnessConfig, data, executor: ExecutorConfig = ExecutorConfig(workers=0), seed: int = 0,
                 **executor_kw) -> FitnessEngine:
-    """Engine on a dataset (a built msenas Dataset, or a DataConfig built here): probe, executor, engine."""
+    """Engine on a dataset (a built msenas Dataset, a DataConfig or a dataset name, built here): probe, executor."""
+    from msenas.data import get_dataset
     from msenas.fitness.executors import make_executor
     from msenas.fitness.probe import make_probe
 
+    if isinstance(data, str):
+        data = get_dataset(data, T=cfg.T, seed=seed)
     dataset = data.build(cfg.T, seed) if hasattr(data, "build") else data
     probe = make_probe(dataset, cfg, seed)
     return FitnessEngine(cfg, make_executor(probe, cfg, executor, **executor_kw))

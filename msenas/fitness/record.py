@@ -12,11 +12,11 @@ class Record:
     """Raw proxy values, the fitness, costs and spike counts of one genome."""
 
     key: str
-    proxies: dict[str, float]      # raw value of every proxy computed
-    dead: bool                     # the last cell's representation was silent or constant
-    error: str | None              # "ExceptionType: message" when the evaluation failed
-    spikes: float                  # spikes per probe sample at initialisation (total)
     fitness: float = WORST_FITNESS  # higher is better; written by the fitness engine only (WORST until scored)
+    proxies: dict[str, float] = field(default_factory=dict)  # raw value of every proxy computed
+    dead: bool = False             # the last cell's representation was silent or constant
+    error: str | None = None       # "ExceptionType: message" when the evaluation failed
+    spikes: float = 0.0            # spikes per probe sample at initialisation (total)
     spikes_per_cell: list[float] = field(default_factory=list)
     sops: float = 0.0              # measured synaptic ops per sample at initialisation
     params: int = 0

@@ -84,7 +84,7 @@ def _genome(genome, out_dir: Path, shape, title: str) -> F.FigureFile:
 
 
 def _pareto(run: RunFolder, out_dir: Path, notes: list[str]) -> list[F.FigureFile]:
-    from msenas.search.scoring import natural_objectives
+    from msenas.search.objectives import natural_objectives
 
     objs = run.objectives
     front = [[e["objectives"][o] for o in objs] for e in run.pareto if set(objs) <= set(e.get("objectives", {}))]

@@ -163,11 +163,13 @@ def _valid_entries(data: Any) -> list[dict] | None:
 
 
 def _checkpoint_entries(state, config: dict, vectors: list) -> list[dict]:
-    from msenas.genome import VectorCodec, get_space
+    from msenas.genome import SearchSpace, VectorCodec, get_space
     from msenas.search.results import entries
 
     objectives = tuple(config.get("search", {}).get("objectives") or ("fitness",))
-    return entries(VectorCodec(get_space(config["space"])), vectors, state.cache, objectives)
+    space = SearchSpace.from_dict(config["search_space"], "search_space.") if config.get("search_space") \
+        else get_space(config["space"])
+    return entries(VectorCodec(space).decode, vectors, state.cache, objectives)
 
 
 def read_run(path: Path) -> RunFolder:

@@ -65,7 +65,7 @@ def probe_rdms(genome, fitness: Mapping, data: Mapping, seed: int) -> RdmView:
     cell = int(np.argmax(scores)) if cfg.readout == "max" else len(scores) - 1
     return RdmView(
         network=network_rdm(m.cell_counts[cell], cfg.metric), target=np.asarray(probe.target, dtype=float),
-        labels=np.asarray(probe.y), cell=cell, cell_scores=scores, score=float(READOUTS[cfg.readout](list(scores))),
+        labels=np.asarray(probe.y), cell=cell, cell_scores=scores, score=READOUTS.get(cfg.readout)(list(scores), float),
         dead=bool(results[cell][1]), stage=f"after {cfg.steps} steps" if few else "at initialisation",
         metric=cfg.metric, correlation=cfg.correlation, readout=cfg.readout, repeats=cfg.repeats,
     )

@@ -12,6 +12,7 @@ SearchInterrupted.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import replace
@@ -52,7 +53,7 @@ def resume_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> RunConf
     """config.json of a run folder, with only RESUME_OVERRIDABLE fields changeable."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
-        raise ConfigError(f"{path}: missing; is {run_dir} a search run folder?")
+        raise ConfigError(f"{path}: cannot read (missing); is {run_dir} a search run folder?")
     saved = read_json(path, "run config")
     overrides = list(overrides)
     for item in overrides:
@@ -112,26 +113,27 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
                engine: Engine | None = None, start_over: bool = False) -> SearchState:
     """Run (or, with resume=True, continue) a search in run_dir and return its final state."""
     run_dir = Path(run_dir)
-    if not resume:
-        new_run_dir(cfg, str(run_dir))
-    elif not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: no such run folder")
-    with RunLock(run_dir, "msenas search"):
-        if resume and not checkpoint.exists(run_dir) and not start_over:
-            raise RunFolderError(f"{run_dir}: no checkpoint to resume from (deleted?); "
-                                 f"to start this run over, add --start-over (this empties its logs)")
+    with contextlib.ExitStack() as stack:
+        if not resume:
+            new_run_dir(cfg, str(run_dir))             # a fresh run writes nothing before its inputs are good
+        elif not run_dir.is_dir():
+            raise RunFolderError(f"{run_dir}: no such run folder")
+        else:
+            stack.enter_context(RunLock(run_dir, "msenas search"))
+            if not checkpoint.exists(run_dir) and not start_over:
+                raise RunFolderError(f"{run_dir}: no checkpoint to resume from (deleted?); "
+                                     f"to start this run over, add --start-over (this empties its logs)")
         dataset = cfg.data.build(cfg.fitness.T, cfg.seed)
-        own = engine is None
-        engine = engine if engine is not None else open_engine(cfg, dataset)
-        try:
-            if progress and hasattr(engine, "describe"):
-                print(f"msenas search: {engine.describe()}", file=sys.stderr)
-            atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
-            atomic_write_text(run_dir / DATASET, dump_config(describe_dataset(cfg, dataset)) + "\n")
-            return _Run(cfg, run_dir, engine, progress).go(resume and checkpoint.exists(run_dir))
-        finally:
-            if own:
-                engine.close()
+        if engine is None:
+            engine = open_engine(cfg, dataset)
+            stack.callback(engine.close)
+        if not resume:
+            stack.enter_context(RunLock(run_dir, "msenas search"))
+        if progress and hasattr(engine, "describe"):
+            print(f"msenas search: {engine.describe()}", file=sys.stderr)
+        atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
+        atomic_write_text(run_dir / DATASET, dump_config(describe_dataset(cfg, dataset)) + "\n")
+        return _Run(cfg, run_dir, engine, progress).go(resume and checkpoint.exists(run_dir))
 
 
 class _Run:
