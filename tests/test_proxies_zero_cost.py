@@ -1,4 +1,4 @@
-"""Zero-cost proxies of the ANN literature on spiking networks: known answers, surrogate gradients, every proxy finite."""
+"""Zero-cost proxies from the ANN literature on spiking networks: known answers, surrogate gradients, finiteness."""
 import dataclasses
 import math
 

@@ -135,7 +135,7 @@ def snip(m: Measurement, ctx: ProxyContext) -> float:
 
 @register_proxy("synflow", ZERO_COST, needs=("synflow",))
 def synflow(m: Measurement, ctx: ProxyContext) -> float:
-    """log of the synaptic flow sum |theta * dR/dtheta| (Tanaka et al. NeurIPS 2020; BN removed as Abdelfattah et al.)."""
+    """log of the synaptic flow, sum |theta * dR/dtheta| on |theta| (Tanaka et al. NeurIPS 2020; Abdelfattah et al.)."""
     return zc.log_or_floor(sum(m.named["synflow"]))
 
 
