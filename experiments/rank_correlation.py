@@ -218,11 +218,12 @@ def scores(results: list[dict], fidelities: list[str], base_name: str) -> dict[s
     forward pass at all (dead genomes not detected), for reference.
     """
     init_dead = np.array([r.get("dead_init", r["dead"]) for r in results])
-    zero = [n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST]
+    zero = [n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST     # a proxy registered after
+            and all(n in r["proxies"] for r in results)]                            # the run: `run` adds it
     out = {n: _column([r["proxies"][n] for r in results], init_dead) for n in zero}
     out["params"] = np.log(np.array([r["params"] for r in results], float))
     for name, weights in COMPOSITES.items():
-        if all(PROXIES.get(n).fidelity == ZERO_COST for n, _ in weights):
+        if all(PROXIES.get(n).fidelity == ZERO_COST and n in out for n, _ in weights):
             comp = sum(w * _percentiles(out[n]) for n, w in weights) / sum(w for _, w in weights)
             comp[init_dead] = -1.0
             out[name] = comp

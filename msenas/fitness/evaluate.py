@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from msenas.fitness.config import FitnessConfig
-from msenas.fitness.measure import init_seed, measure, train_steps
+from msenas.fitness.measure import init_seed, train_steps
+from msenas.fitness.measurements import measure_named, needs_of
 from msenas.fitness.probe import ProbeData
 from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST, Proxy, ProxyContext, fidelity_of
 from msenas.fitness.rdm import is_dead
@@ -80,12 +81,12 @@ def _repeat(genome: Genome, key: str, r: int, probe: ProbeData, cfg: FitnessConf
         torch.manual_seed(init_seed(key, probe.seed, r))
         net = build_network(genome, probe.in_shape, probe.n_classes, cfg.T)
     monitor = SpikeMonitor(net)
-    m0 = measure(net, probe, cfg.T, any(s.needs_kernel for s in specs), monitor)
+    m0 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == ZERO_COST), monitor)
     dead = is_dead(m0.cell_counts[-1], cfg.metric)
     values = {s.name: s.fn(m0, ctx) for s in specs if s.fidelity == ZERO_COST}
     if any(s.fidelity == FEW_STEP for s in specs):
         train_steps(net, probe, cfg.T, cfg.steps, cfg.batch_size, cfg.lr)
-        m1 = measure(net, probe, cfg.T)
+        m1 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == FEW_STEP))
         dead = dead or is_dead(m1.cell_counts[-1], cfg.metric)
         values.update({s.name: s.fn(m1, ctx) for s in specs if s.fidelity == FEW_STEP})
     return values, monitor.summary(len(probe.y)), dead

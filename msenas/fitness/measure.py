@@ -66,6 +66,10 @@ class KernelHooks:
             st[2] += x.shape[1]
         return hook
 
+    def codes(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """Per LIF layer, the binary-code statistics (A [B,B], n [B], N) of the forwards seen."""
+        return [(A, n, N) for A, n, N in self.stats.values()]
+
     def kernel(self) -> np.ndarray | None:
         """Layer-averaged SAHD kernel [B,B], or None when the network has no LIF layer."""
         ks = [layer_kernel(A, n, N) for A, n, N in self.stats.values()]
@@ -85,13 +89,16 @@ def readout_counts(cells: list[torch.Tensor], neuron: NeuronParams = NeuronParam
 
 @torch.no_grad()
 def measure(net: nn.Module, probe: ProbeData, T: int, kernel: bool = False,
-            monitor: SpikeMonitor | None = None) -> Measurement:
-    """One no-grad forward of the probe batch: spike counts per cell, logits, SAHD kernel."""
+            monitor: SpikeMonitor | None = None, extra_hooks: tuple = ()) -> Measurement:
+    """One no-grad forward of the probe batch: spike counts per cell, logits, SAHD kernel.
+
+    `extra_hooks`: further context managers (e.g. KernelHooks) entered around the forward.
+    """
     net.train()                                       # BN on batch statistics (see module docstring)
     x = time_major(probe.x, T)                        # [T,N,C,H,W]
     hooks = KernelHooks(net) if kernel else None
     with ExitStack() as stack:
-        for ctx in (hooks, monitor):
+        for ctx in (hooks, monitor, *extra_hooks):
             if ctx is not None:
                 stack.enter_context(ctx)
         logits, cells = net.forward_features(x)       # [T,N,K], [[T,N,C,H,W], ...]
