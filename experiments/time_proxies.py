@@ -1,4 +1,4 @@
-"""CPU cost of each zero-cost proxy per genome: evaluate() with that proxy alone, process CPU seconds.
+"""CPU cost of each zero-cost proxy per genome: evaluate_genome() with that proxy alone, process CPU seconds.
 
 Every evaluation builds the network and runs the probe forward; `log_params`
 needs nothing more, so its row is the shared base and each other row's extra
@@ -20,7 +20,7 @@ import torch
 
 from msenas.data import get_dataset
 from msenas.fitness.config import FitnessConfig
-from msenas.fitness.evaluate import evaluate
+from msenas.fitness.evaluate import evaluate_genome
 from msenas.fitness.probe import ProbeData, make_probe
 from msenas.fitness.proxies import PROXIES, ZERO_COST
 from msenas.fitness.rdm import categorical_rdm
@@ -56,12 +56,12 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     genomes = [sample(get_space(args.space), rng) for _ in range(args.n)]
     names = [n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST]
-    evaluate(genomes[0], probe, cfg, tuple(names))           # warm-up: first-call costs stay out
+    evaluate_genome(genomes[0], probe, cfg, tuple(names))           # warm-up: first-call costs stay out
     cpu = {n: [] for n in names}
     for g in genomes:
         for n in names:
             c0 = time.process_time()
-            evaluate(g, probe, cfg, (n,))
+            evaluate_genome(g, probe, cfg, (n,))
             cpu[n].append(time.process_time() - c0)
     base = float(np.mean(cpu["log_params"]))
     rows = {n: {"cpu_s": float(np.mean(v)), "extra_cpu_s": float(np.mean(v)) - base} for n, v in cpu.items()}

@@ -12,7 +12,7 @@ from torch import nn
 from msenas.data import get_dataset
 from msenas.fitness import PROXIES, WORST_FITNESS, FitnessConfig
 from msenas.fitness.composite import Calibration
-from msenas.fitness.evaluate import evaluate
+from msenas.fitness.evaluate import evaluate_genome
 from msenas.fitness.gradients import _layer_stats, probe_gradients, sub_batches, synflow_layers
 from msenas.fitness.measurements import MEASUREMENTS, measure_named
 from msenas.fitness.probe import ProbeData, make_probe
@@ -144,8 +144,8 @@ def test_every_registered_proxy_is_finite_on_live_genomes_and_on_a_dead_one(prob
     live = [sample(get_space(space), rng) for _ in range(4)]
     cfg = FitnessConfig(**SMALL)
     names = tuple(PROXIES.names())
-    recs = [evaluate(g, probe, cfg, names) for g in live]
-    dead = evaluate(silent_last_cell(live[0]), probe, cfg, names)
+    recs = [evaluate_genome(g, probe, cfg, names) for g in live]
+    dead = evaluate_genome(silent_last_cell(live[0]), probe, cfg, names)
     assert dead.dead and dead.error is None and dead.fitness == WORST_FITNESS
     for rec in recs + [dead]:
         assert rec.error is None and set(rec.proxies) == set(names)
@@ -159,8 +159,8 @@ def test_every_registered_proxy_is_finite_on_live_genomes_and_on_a_dead_one(prob
 def test_new_proxies_are_reproducible_and_seeded_by_the_run_seed(digits, probe):
     g = sample(get_space("tiny"), np.random.default_rng(11))
     cfg = FitnessConfig(**SMALL)
-    a, b = evaluate(g, probe, cfg, NEW), evaluate(g, probe, cfg, NEW)
-    other = evaluate(g, make_probe(digits, cfg, seed=5), cfg, NEW)
+    a, b = evaluate_genome(g, probe, cfg, NEW), evaluate_genome(g, probe, cfg, NEW)
+    other = evaluate_genome(g, make_probe(digits, cfg, seed=5), cfg, NEW)
     assert a.proxies == b.proxies and a.fidelity == "zero-cost"
     assert all(a.proxies[n] != other.proxies[n] for n in NEW)
 
@@ -169,7 +169,7 @@ def test_measurements_do_not_change_what_the_other_proxies_see(probe):
     g = sample(get_space("tiny"), np.random.default_rng(12))
     cfg = FitnessConfig(**SMALL)
     old = ("rdm", "sahd", "rdm_k", "probe_loss")
-    alone, together = evaluate(g, probe, cfg, old), evaluate(g, probe, cfg, NEW + old)
+    alone, together = evaluate_genome(g, probe, cfg, old), evaluate_genome(g, probe, cfg, NEW + old)
     assert {n: together.proxies[n] for n in old} == alone.proxies
     assert (alone.spikes, alone.sops) == (together.spikes, together.sops)
 
@@ -186,7 +186,7 @@ def test_only_the_requested_measurements_are_taken(probe):
 def test_a_custom_composite_calibrates_on_the_new_proxies(probe):
     cfg = FitnessConfig(**SMALL, weights=(("zico", 1.0), ("naswot", 1.0), ("log_params", 1.0))).validate()
     rng = np.random.default_rng(4)
-    recs = [evaluate(sample(get_space("tiny"), rng), probe, cfg, cfg.proxy_names()) for _ in range(5)]
+    recs = [evaluate_genome(sample(get_space("tiny"), rng), probe, cfg, cfg.proxy_names()) for _ in range(5)]
     cal = Calibration.from_records(recs, cfg.proxy_names())
     fits = [cal.fitness(r, cfg.composite()) for r in recs if r.ok]
     assert len(fits) >= 2 and all(0.0 <= f <= 1.0 for f in fits) and len(set(fits)) > 1
