@@ -107,6 +107,7 @@ class RayEvaluator(Executor):
         self.cfg, self.retries, self.evaluate_fn = cfg, retries, evaluate_fn
         self.timeout, self.start_timeout, self.threads = timeout, start_timeout, threads
         self.resources = {"num_cpus": cpus, "num_gpus": gpus}
+        self.device = "cuda" if gpus > 0 and cfg.device != "cpu" else "cpu"   # Ray hides GPUs from CPU actors
         self._cls = ray.remote(max_restarts=0, **self.resources)(_Worker)
         self._probe_ref = ray.put(probe)             # in the object store once, read by every actor
         self._actors = [self._spawn() for _ in range(workers)]
