@@ -19,11 +19,15 @@ COMMANDS: dict[str, str] = {
     "evaluate": "Load a trained result folder and evaluate it on its test split",
     "darts": "MA-DARTS: differentiable search with multi-dimensional attention",
     "report": "Figures and a Markdown summary of a search, MA-DARTS or training folder",
+    "results": "A search run's evaluations, a training history or an MA-DARTS search as a table (and CSV)",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from msenas import __version__
+
     parser = argparse.ArgumentParser(prog="msenas", description="Multi-scale architecture search for spiking neural networks.")
+    parser.add_argument("--version", action="version", version=f"msenas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
         if importlib.util.find_spec(f"msenas.commands.{name}") is None:
