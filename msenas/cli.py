@@ -23,6 +23,15 @@ COMMANDS: dict[str, str] = {
 }
 
 
+INSTALL_HINTS = {  # a dependency missing from the environment -> how to install it (README: Installing by hand)
+    "spikingjelly": "pip install --no-deps spikingjelly==2.0.0 (its declared requirements pull torchvision)",
+    "torch": "pip install torch (a CUDA build for GPUs, or torch==2.13.0 for the CPU wheel)",
+    "ray": "pip install 'ray>=2.9'", "deap": "pip install 'deap>=1.4'", "sklearn": "pip install scikit-learn",
+    "scipy": "pip install scipy", "matplotlib": "pip install matplotlib", "tqdm": "pip install tqdm",
+    "loguru": "pip install loguru (spikingjelly imports it)",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from msenas import __version__
 
@@ -49,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(_module(args._module).run(args) or 0)
     except MsenasError as e:
         print(f"msenas {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] not in INSTALL_HINTS:
+            raise
+        print(f"msenas {args.command}: error: the package {e.name.split('.')[0]!r} is not installed; "
+              f"{INSTALL_HINTS[e.name.split('.')[0]]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"msenas {args.command}: interrupted", file=sys.stderr)
