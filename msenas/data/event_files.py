@@ -154,11 +154,23 @@ class _Counts(TorchDataset):
 def hint_for_folder(source: EventSource, root: Path, T: int) -> str:
     """'; this folder looks like N-MNIST (...): use --dataset nmnist' when another dataset's layout is here."""
     seen = [(other, lay) for other in (EVENT_SOURCES.get(n) for n in EVENT_SOURCES) if other.name != source.name
-            for lay in other.layouts if _locate(other, lay, root, T) is not None]
+            for lay in other.layouts if _lists(other, lay, root, T)]
     if not seen:
         return ""
     names = " or ".join(f"{o.title} ({lay.describe.replace('<T>', str(T))}): use --dataset {o.name}" for o, lay in seen)
     return f"; this folder looks like {names}"
+
+
+def _lists(source: EventSource, layout: Layout, root: Path, T: int) -> bool:
+    """True when ``layout`` of ``source`` is under ``root`` and lists its files without error."""
+    tree = _locate(source, layout, root, T)
+    if tree is None:
+        return False
+    try:
+        layout.listing(tree)
+    except DataError:
+        return False
+    return True
 
 
 def _fits(extent: tuple[int, int]) -> list[EventSource]:
@@ -235,7 +247,10 @@ def build_events(source: EventSource, data_dir: str | None, T: int, size: int | 
     if not isinstance(cache, bool):
         raise DataError(f"{source.name}: option cache must be true or false, got {cache!r}")
     layout, tree = find_layout(source, data_dir, T)
-    (train_files, train_labels), (test_files, test_labels) = layout.listing(tree)
+    try:
+        (train_files, train_labels), (test_files, test_labels) = layout.listing(tree)
+    except DataError as e:
+        raise DataError(f"{e}{hint_for_folder(source, Path(str(data_dir)), T)}") from None
     train = EventFileSplit(source, train_files, train_labels, layout, T, size, cache)
     test = EventFileSplit(source, test_files, test_labels, layout, T, size, cache)
     if len(train):
