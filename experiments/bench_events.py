@@ -70,7 +70,7 @@ def main() -> None:
         print(f"  {name}: {per_file(fn, files):.3f} ms/file")
     same = head = decoded = 0
     for f in files:
-        ev, (t, x, y, pol) = tonic_read(f), numpy_decode(f)
+        ev, (t, x, _, pol) = tonic_read(f), numpy_decode(f)
         decoded += bool(np.array_equal(ev["x"], x) and np.array_equal(ev["t"], t) and np.array_equal(ev["p"], pol > 0))
         a_, b_ = to_frame(ev), ours(ev)
         same += bool(np.array_equal(a_, b_))

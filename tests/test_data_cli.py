@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from test_data import fake_cifar10
 
 from msenas.cli import main
 from msenas.genome import get_space, io, sample
-from test_data import fake_cifar10
 
 REAL_NMNIST = Path(__file__).parent / "data" / "nmnist"
 CONFIG = """

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from test_data import _events_file, fake_gesture, nmnist_bin
 
 from msenas.data import DataError, default_workers, get_dataset, labels_of, make_loader
 from msenas.data.event_files import EVENT_SOURCES
 from msenas.data.nmnist import read_bin
-from test_data import _events_file, fake_gesture, fake_nmnist, nmnist_bin
 
 REAL = Path(__file__).parent / "data" / "nmnist"
-INDEX = list(csv.DictReader(open(REAL / "index.csv")))
+INDEX = list(csv.DictReader((REAL / "index.csv").read_text().splitlines()))
 
 
 @pytest.fixture()

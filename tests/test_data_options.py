@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from test_data import FAKES, fake_cifar10
 
 from msenas.data import COMMON_OPTIONS, DATASETS, DataError, dataset_options, get_dataset, labels_of
 from msenas.data.images import crop_flip_for
 from msenas.data.static import CIFAR_STATS
 from msenas.registry import Registry
-from test_data import FAKES, fake_cifar10
 
 # ----------------------------------------------------------------------------- registry and common options
 

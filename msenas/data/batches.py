@@ -5,9 +5,8 @@ import os
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, get_worker_info
 from torch.utils.data import Dataset as TorchDataset
-from torch.utils.data import get_worker_info
 
 from msenas.data.splits import SplitView, augmentation_rng, labels_of, plain_getter
 from msenas.data.types import DataError, Dataset

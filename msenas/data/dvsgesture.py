@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from msenas.data.event_files import EVENT_SOURCES, EventSource, Events, Layout, Listing, build_events
+from msenas.data.event_files import EVENT_SOURCES, Events, EventSource, Layout, Listing, build_events
 from msenas.data.layouts import sorted_files, spikingjelly_split_layouts
 from msenas.data.registry import register_dataset
 from msenas.data.types import DataError, Dataset
