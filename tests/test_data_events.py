@@ -211,6 +211,15 @@ def test_loader_workers_warm_the_cache_and_give_the_same_batches(tmp_path):
     assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(serial, parallel))
 
 
+def test_loader_workers_augment_reproducibly_from_the_seed(tmp_path):
+    from test_data import fake_cifar10
+
+    ds = get_dataset("cifar10", str(fake_cifar10(tmp_path, rows=8)), seed=0)
+    runs = [[x for x, _ in make_loader(ds.train, 8, True, seed=s, workers=2)] for s in (5, 5, 6)]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1]))  # same seed, same crops and flips
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0], runs[2]))
+
+
 def test_default_loader_is_single_process_and_unpinned_on_cpu():
     assert default_workers("cpu") == 0
     if not torch.cuda.is_available():
