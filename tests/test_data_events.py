@@ -113,7 +113,7 @@ def test_events_off_the_sensor_are_named(real_copy):
     f.write_bytes(nmnist_bin(np.array([3, 40]), np.array([5, 6]), np.array([0, 1]), np.array([10, 20])))
     ds = get_dataset("nmnist", str(real_copy))  # the build reads the first file only; others when first used
     i = [f.name for f in ds.train.files].index("00001.bin")
-    with pytest.raises(DataError, match=r"nmnist: .*Train/5/00001\.bin has events at x 0\.\.40.*off the 34x34 sensor"):
+    with pytest.raises(DataError, match=r"nmnist: .*Train/5/00001\.bin has events at x 3\.\.40, y 5\.\.6, off the 34x34 sensor"):
         ds.train[i]
 
 
@@ -178,6 +178,19 @@ def test_every_event_source_is_a_registered_dataset():
         assert name in DATASETS and src.layouts and min(src.sensor) > 0
 
 # ----------------------------------------------------------------------------- the frame cache
+
+
+def test_frames_files_that_are_not_counts_stay_float(tmp_path):
+    from msenas.data.frames import compact
+
+    assert compact(np.array([0.0, 3.0, 300.0])).dtype == np.uint16
+    assert compact(np.array([0.5, 3.0])).tolist() == [0.5, 3.0] and compact(np.array([-1.0])).tolist() == [-1.0]
+    f = tmp_path / "frames_number_2_split_by_number" / "train" / "1" / "a.npz"
+    f.parent.mkdir(parents=True)
+    np.savez(f, frames=np.full((2, 2, 34, 34), 0.25, np.float32))
+    shutil.copytree(f.parent.parent, tmp_path / "frames_number_2_split_by_number" / "test")
+    ds = get_dataset("nmnist", str(tmp_path), T=2)
+    assert torch.equal(ds.train[0][0], torch.full((2, 2, 34, 34), 0.25))
 
 
 def test_event_files_are_read_once_then_served_from_the_cache(real_copy):

@@ -111,8 +111,9 @@ class EventFileSplit(TorchDataset):
         if isinstance(data, Events):
             extent = event_extent(data)
             if extent[0] > H or extent[1] > W or (len(data.x) and min(np.min(data.x), np.min(data.y)) < 0):
-                raise DataError(f"{self.source.name}: {path} has events at x 0..{extent[1] - 1}, y 0..{extent[0] - 1}"
-                                f" (or below 0), off the {H}x{W} sensor{hint_for_shape(self.source, extent)}")
+                raise DataError(f"{self.source.name}: {path} has events at x {np.min(data.x)}..{np.max(data.x)}, "
+                                f"y {np.min(data.y)}..{np.max(data.y)}, off the {H}x{W} sensor"
+                                f"{hint_for_shape(self.source, extent)}")
             return integrate_events(data.t, data.x, data.y, data.p, self.T, H, W)
         if data.shape != (self.T, 2, H, W):
             raise DataError(f"{self.source.name}: {path} holds frames {data.shape}, expected ({self.T}, 2, {H}, {W})"

@@ -29,7 +29,12 @@ def integrate_events(t: np.ndarray, x: np.ndarray, y: np.ndarray, p: np.ndarray,
 
 
 def compact(counts: np.ndarray) -> np.ndarray:
-    """Integer counts in the smallest unsigned dtype that holds them (uint8 for almost every recording)."""
+    """Counts in the smallest unsigned dtype that holds them (uint8 for almost every recording).
+
+    Frames that are not non-negative whole numbers (a frames file holding other values) stay float32.
+    """
+    if counts.size and (counts.min() < 0 or not np.array_equal(counts, np.floor(counts))):
+        return counts.astype(np.float32)
     top = float(counts.max(initial=0))
     for dtype in (np.uint8, np.uint16, np.uint32):
         if top <= np.iinfo(dtype).max:
