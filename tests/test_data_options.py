@@ -168,3 +168,9 @@ def test_npz_not_a_zip_is_named(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"\xff\xfe not a zip")
     with pytest.raises(DataError, match=r"npz: cannot read .*junk\.npz"):
         get_dataset("npz", str(tmp_path / "junk.npz"))
+
+
+def test_data_dir_with_a_tilde_is_the_users_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    fake_cifar10(tmp_path / "data")
+    assert len(get_dataset("cifar10", "~/data", test_per_class=1).test) == 4

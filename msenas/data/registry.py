@@ -10,6 +10,7 @@ the builder, so a builder never sees them.
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Callable
 
 import numpy as np
@@ -59,6 +60,8 @@ def get_dataset(name: str, data_dir: str | None = None, *, T: int = 4, seed: int
     for key, value in common.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise DataError(f"{name}: option {key} must be a positive integer (samples kept per class), got {value!r}")
+    if data_dir is not None:
+        data_dir = os.path.expanduser(str(data_dir))  # "~/data/cifar10" from a config or --set works too
     ds = _builder(name)(data_dir, T=T, seed=int(seed), **options)
     ds = subset(ds, common["train_per_class"], common["test_per_class"], int(seed))
     check_not_empty(ds, data_dir)
