@@ -75,7 +75,7 @@ def _timed(g, probe, cfg, names):
 
 def _bench(setup: dict):
     """(dataset, base fitness config, probe batch) of a benchmark setup: one recipe for run and retime."""
-    ds = get_dataset(setup["dataset"], T=setup["T"], seed=setup["seed"], **setup["options"])
+    ds = get_dataset(setup["dataset"], setup.get("data_dir"), T=setup["T"], seed=setup["seed"], **setup["options"])
     cfg = FitnessConfig(T=setup["T"], per_class=setup["per_class"], steps=setup["steps"])
     return ds, cfg, make_probe(ds, cfg, setup["seed"])
 
@@ -90,7 +90,7 @@ def _train_timed(g, ds, setup: dict, seed: int) -> dict:
             "cpu_seconds": time.process_time() - c0}
 
 
-IDENTITY = ("space", "seed", "dataset", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
+IDENTITY = ("space", "seed", "dataset", "data_dir", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     (out / "genomes").mkdir(parents=True, exist_ok=True)
     options = _options(args.option)
-    setup = {"space": args.space, "seed": args.seed, "dataset": args.dataset, "options": options,
+    setup = {"space": args.space, "seed": args.seed, "dataset": args.dataset, "data_dir": args.data_dir, "options": options,
              "train_seeds": args.train_seeds, "epochs": args.epochs, "T": args.T, "steps": args.steps,
              "per_class": args.per_class, "lr": args.lr}
     saved = out / "setup.json"
@@ -374,6 +374,7 @@ def main() -> None:
     r.add_argument("--n", type=int, default=30)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--dataset", default="digits")
+    r.add_argument("--data-dir", default=None, help="dataset folder (cifar10, nmnist, ...; not needed for digits)")
     r.add_argument("--option", action="append", default=[], help="dataset option key=value (e.g. size=8)")
     r.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
     r.add_argument("--epochs", type=int, default=6)
