@@ -1,5 +1,6 @@
 """Results as tables (msenas results, msenas.results) and the public Python API."""
 import csv
+import importlib
 import json
 import subprocess
 import sys
@@ -45,7 +46,7 @@ def test_the_hall_of_fame_as_a_table_sorted_best_first(run_dir, capsys):
 def test_a_training_history_is_a_table_with_the_learning_rate(run_dir, tmp_path):
     genome = msenas.load_genome(run_dir / "best.json")
     ds = msenas.DataConfig("digits", options={"size": 8}).build(4)
-    msenas.train(genome, ds, msenas.TrainConfig(epochs=2, max_train_batches=2), tmp_path / "res", progress=False)
+    msenas.train_genome(genome, ds, msenas.TrainConfig(epochs=2, max_train_batches=2), tmp_path / "res", progress=False)
     rows = msenas.results(tmp_path / "res")
     assert [r["epoch"] for r in rows] == [1, 2] and all(r["lr"] > 0 for r in rows)
     assert "spikes_per_cell[0]" in rows[0]
@@ -62,6 +63,8 @@ def test_import_msenas_is_light_and_names_load_on_use():
     code = "import sys, msenas; print(msenas.__version__); print(any(m.startswith(('torch', 'ray')) for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[1] == "False" and out[0] == msenas.__version__
-    assert callable(msenas.build_network) and callable(msenas.run_darts) and "train" in dir(msenas)
+    assert callable(msenas.build_network) and callable(msenas.run_darts) and "train_genome" in dir(msenas)
     with pytest.raises(AttributeError):
         msenas.no_such_name  # noqa: B018
+    importlib.import_module("msenas.train")                        # the subpackage does not shadow an API name
+    assert callable(msenas.train_genome) and not callable(msenas.train)
