@@ -146,7 +146,8 @@ def make_engine(cfg: FitnessConfig, data, executor: ExecutorConfig = ExecutorCon
     probe = make_probe(dataset, cfg, seed)
     ex = make_executor(probe, cfg, executor, **executor_kw)
     if cfg.device == "cuda" and ex.device != "cuda":
+        where = ex.describe()
         ex.close()
-        raise FitnessConfigError(f"fitness.device: 'cuda' asked for, but the executor ({ex.describe()}) sees no GPU "
+        raise FitnessConfigError(f"fitness.device: 'cuda' asked for, but the executor ({where}) sees no GPU "
                                  "(give the workers GPUs: search.gpus_per_worker, or use device auto)")
     return FitnessEngine(cfg, ex)
