@@ -53,8 +53,8 @@ def _run_rows(run, source: str) -> list[dict]:
 
 ROWS: Registry = Registry("table")          # folder kind (msenas.report.folders.FOLDERS) -> rows(folder, source)
 ROWS.register("run")(_run_rows)
-ROWS.register("result")(lambda res, source: [flatten(h) for h in res.history])
 ROWS.register("darts")(lambda run, source: [flatten(e) for e in run.epochs])
+ROWS.register("result")(lambda res, source: [flatten(h) for h in res.history])
 
 
 def results(folder: str | Path, source: str = "evaluations") -> list[dict]:

@@ -1,0 +1,78 @@
+"""Every registry, entry by entry: a name resolves to something usable, and tables that must agree do."""
+import pytest
+
+from msenas.fitness.composite import COMPOSITES
+from msenas.fitness.executors import EXECUTORS, Executor
+from msenas.fitness.proxies import PROXIES
+from msenas.fitness.rdm import CORRELATIONS, RDM_METRICS, READOUTS
+from msenas.genome import NEURONS, OPS, PRESETS, TEMPLATES, VectorCodec, get_template, instantiate, sample
+from msenas.genome import Op
+from msenas.genome.parts import OP_KINDS
+from msenas.registry import Registry, RegistryError
+from msenas.report.build import REPORTS
+from msenas.report.folders import FOLDERS
+from msenas.report.tables import ROWS
+from msenas.search import STRATEGIES
+from msenas.search.objectives import OBJECTIVES, natural_objectives, weighted_objectives
+from msenas.train.optim import LOSSES, OPTIMIZERS
+
+
+def test_a_registry_names_what_it_knows_when_asked_for_what_it_does_not():
+    reg = Registry("widget")
+    reg.register("a")(1)
+    with pytest.raises(RegistryError, match=r"^unknown widget 'b'; known: a$"):
+        reg.get("b")
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.register("a")(2)
+    assert reg.check("f", "b") == "f: must be one of a, got 'b'" and reg.check("f", "a") == ""
+    assert [] not in reg and reg["a"] == 1 and len(reg) == 1
+
+
+@pytest.mark.parametrize("name", TEMPLATES.names())
+def test_every_template_instantiates_valid_motifs_at_every_size(name):
+    t = get_template(name)
+    for n in range(1, 6):
+        m = instantiate(name, n, [Op()] * t.n_edges(n), list(range(2 * n)))
+        assert m.template == name and m.n_nodes == n and len(m.edges) == t.n_edges(n) and m.sinks()
+
+
+@pytest.mark.parametrize("name", PRESETS.names())
+def test_every_search_space_samples_genomes_its_codec_round_trips(name):
+    import numpy as np
+
+    space = PRESETS.get(name)
+    codec = VectorCodec(space)
+    g = sample(space, np.random.default_rng(0))
+    assert codec.decode(codec.encode(g)) == g
+
+
+def test_ops_have_a_kind_whose_cost_is_known_and_neurons_a_parameter_count():
+    assert set(OPS.get(n).kind for n in OPS) <= set(OP_KINDS.names())
+    for name in OPS:
+        kind = OP_KINDS.get(OPS.get(name).kind)
+        assert kind.params(8, OPS.get(name).kernel) >= 0 and kind.macs(8, OPS.get(name).kernel, 16) >= 0
+    assert {n: NEURONS.get(n).params for n in NEURONS} == {"lif": 0, "plif": 1, "if": 0}
+
+
+@pytest.mark.parametrize("name", COMPOSITES.names())
+def test_every_composite_weighs_registered_proxies(name):
+    assert all(n in PROXIES and w > 0 for n, w in COMPOSITES.get(name))
+
+
+def test_rdm_options_and_objectives_resolve():
+    assert {"last", "mean", "max"} <= set(READOUTS.names()) and "pearson" in RDM_METRICS and "spearman" in CORRELATIONS
+    rec = {"fitness": 0.5, "spikes": 10.0, "sops": 5.0, "params": 7, "macs": 3, "energy": 2.0}
+    names = OBJECTIVES.names()
+    assert natural_objectives(rec, names) == (0.5, 10.0, 5.0, 7.0, 3.0, 2.0)
+    assert weighted_objectives(rec, names) == (0.5, -10.0, -5.0, -7.0, -3.0, -2.0)
+
+
+def test_executors_strategies_losses_and_optimisers_are_what_their_callers_expect():
+    assert all(issubclass(EXECUTORS.get(n), Executor) for n in EXECUTORS)
+    assert {"serial", "ray", "ray-gpu"} == set(EXECUTORS.names())
+    assert {"ga", "mu_plus_lambda", "nsga2", "aging", "random"} <= set(STRATEGIES.names())
+    assert {"ce", "tet"} <= set(LOSSES.names()) and {"sgd", "adamw"} <= set(OPTIMIZERS.names())
+
+
+def test_every_folder_kind_has_a_report_and_a_table():
+    assert FOLDERS.names() == REPORTS.names() == ROWS.names() == ["run", "darts", "result"]
