@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import io
 import os
 import sys
 
@@ -44,11 +45,42 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_module(args._module).run(args) or 0)
     except MsenasError as e:
-        print(f"msenas {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(e))
+    except BrokenPipeError:
+        return _broken_pipe()
+    except OSError as e:                        # an environment problem no command anticipated: still one line
+        if e.filename is None:
+            raise
+        return _fail(args.command, f"{e.filename}: {e.strerror or e}")
+    except MemoryError:
+        return _fail(args.command, "out of memory (a smaller genome, batch or T, or a machine with more memory)")
     except KeyboardInterrupt:
         print(f"msenas {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(text: str) -> str:
+    """An error message on one line (embedded newlines become '; ')."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip()) or "unknown error"
+
+
+def _fail(command: str, message: str) -> int:
+    """Print `msenas CMD: error: MESSAGE` on one line; exit status 2."""
+    try:
+        print(f"msenas {command}: error: {one_line(message)}", file=sys.stderr)
+    except (BrokenPipeError, ValueError):       # stderr is gone too: the exit status still says it
+        pass
+    return 2
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away (`msenas inspect G | head -1`): stop quietly, as Unix tools do."""
+    try:                                        # no flush error at exit: stdout now leads nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+    return 128 + 13                             # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":
