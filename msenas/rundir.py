@@ -122,11 +122,13 @@ class RunLock:
     def __init__(self, folder: str | os.PathLike, command: str):
         self.folder, self.command = Path(folder), command
         self._fd: int | None = None
+        self._created = False
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
         path = self.folder / LOCK
+        self._created = not self.folder.exists()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -147,7 +149,7 @@ class RunLock:
         try:
             self._take_over(fd)
         except OSError as e:
-            self.__exit__()
+            self.__exit__(RunFolderError)
             raise RunFolderError(f"{path}: cannot write the lock file ({e.strerror or e})") from None
         return self
 
@@ -163,12 +165,18 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid={os.getpid()} host={socket.gethostname()} ({self.command})\n".encode())
 
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
+    def __exit__(self, exc_type=None, *exc) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        if exc_type is not None and self._created:      # a run refused before writing anything leaves no folder
             with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
-            os.close(self._fd)                 # releases the flock
-            self._fd = None
+                if [p.name for p in self.folder.iterdir()] == [LOCK]:
+                    (self.folder / LOCK).unlink()
+                    self.folder.rmdir()
+        os.close(self._fd)                              # releases the flock
+        self._fd = None
 
 
 def _holder(fd: int) -> str:

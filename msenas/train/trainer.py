@@ -28,6 +28,7 @@ from msenas.genome import io as genome_io
 from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
+from msenas.train.memory import check_memory
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
 
@@ -118,6 +119,8 @@ def _check_folder(out: Path, resume: bool) -> None:
 def _start(genome: Genome, dataset: Dataset, cfg: TrainConfig) -> _Run:
     device = resolve_device(cfg.device, TrainConfigError)
     amp = use_amp(device, cfg.amp, TrainConfigError)
+    check_memory(genome, dataset.info.in_shape, dataset.info.n_classes, batch=cfg.batch_size, T=cfg.T,
+                 training=True, device=device, value_bytes=2 if amp else 4)
     model = build_model(genome, dataset, cfg).to(device)
     n_batches = math.ceil(len(dataset.train) / cfg.batch_size)
     steps = min(n_batches, cfg.max_train_batches or n_batches)
