@@ -10,6 +10,8 @@ import sys
 
 from msenas.errors import MsenasError
 
+OUT_OF_MEMORY = "try a smaller genome, batch, T or data size, or a machine with more memory"
+
 # subcommand -> module in msenas.commands exposing add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, str] = {
     "inspect": "Print a readable summary of a genome JSON file",
@@ -53,10 +55,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(args.command, f"{e.filename}: {e.strerror or e}")
     except MemoryError:
-        return _fail(args.command, "out of memory (a smaller genome, batch or T, or a machine with more memory)")
+        return _fail(args.command, f"out of memory ({OUT_OF_MEMORY})")
+    except RuntimeError as e:                   # torch's allocators report exhaustion as RuntimeError
+        if not _out_of_memory(e):
+            raise
+        return _fail(args.command, f"out of memory: {one_line(e)[:200]} ({OUT_OF_MEMORY})")
     except KeyboardInterrupt:
         print(f"msenas {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(e: RuntimeError) -> bool:
+    """Whether a RuntimeError is torch failing to allocate (CPU or CUDA), not a bug."""
+    return type(e).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(e) or "out of memory" in str(e)
 
 
 def one_line(text: str) -> str:

@@ -46,6 +46,8 @@ generations = 1
 workers = 0
 """
 TRAIN_FAST = ["--epochs", "1", "--set", "max_train_batches=1", "--set", "batch_size=16", "--set", "T=2", "--quiet"]
+DARTS_FAST = ["--epochs", "1", "--set", "max_batches=1", "--set", "max_valid_batches=1", "--set", "n_cells=2",
+              "--set", "channels=4", "--set", "T=2", "--set", "data.size=8", "--quiet"]
 DEEP = 100_000
 
 
@@ -201,14 +203,15 @@ def make_corpus(root: str | os.PathLike) -> list[Case]:
     cases: list[Case] = []
     g = write(root / "genome.json", valid_genome())
     cases += _genome_cases(root, g)
-    run = _reference_run(root)
-    result = _reference_result(root, g)
+    run = reference_run(root)
+    result = reference_result(root, g)
     cases += _search_cases(root, run)
     cases += _export_cases(root, run)
     cases += _train_cases(root, g, result)
     cases += _evaluate_cases(root, result)
-    cases += _report_cases(root, run, result)
-    cases += _darts_cases(root)
+    darts = reference_darts(root)
+    cases += _report_cases(root, run, result, darts)
+    cases += _darts_cases(root, darts)
     return cases
 
 
@@ -235,7 +238,8 @@ def _genome_cases(root: Path, g: Path) -> list[Case]:
     return cases
 
 
-def _reference_run(root: Path) -> Path:
+def reference_run(root: Path) -> Path:
+    """ROOT/reference-run: a finished tiny search (2 genomes, 1 generation), made once."""
     from msenas.cli import main
 
     cfg = write(root / "search.toml", SEARCH_TOML)
@@ -247,7 +251,8 @@ def _reference_run(root: Path) -> Path:
     return run
 
 
-def _reference_result(root: Path, g: Path) -> Path:
+def reference_result(root: Path, g: Path) -> Path:
+    """ROOT/reference-result: genome g trained for one batch, made once."""
     from msenas.cli import main
 
     out = root / "reference-result"
@@ -256,6 +261,25 @@ def _reference_result(root: Path, g: Path) -> Path:
         with _quiet():
             assert main(["train", str(g), "--out", str(out), *TRAIN_FAST]) == 0
     return out
+
+
+def reference_darts(root: Path) -> Path:
+    """ROOT/reference-darts: a tiny MA-DARTS search (2 cells of 4 channels, one step pair), made once."""
+    from msenas.cli import main
+
+    out = root / "reference-darts"
+    if not (out / "genome.json").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        with _quiet():
+            assert main(["darts", "--out", str(out), *DARTS_FAST]) == 0
+    return out
+
+
+def torch_file(path: Path, obj: Any) -> None:
+    """A file torch.load(weights_only=True) reads fine, holding `obj` (not what msenas wrote)."""
+    import torch
+
+    torch.save(obj, path)
 
 
 def _copy(src: Path, dst: Path, edit: Callable[[Path], Any] | None = None) -> Path:
@@ -402,11 +426,36 @@ def _train_cases(root: Path, g: Path, result: Path) -> list[Case]:
         Case("train/out_is_a_file", ("train", str(g), "--out", str(g), *TRAIN_FAST), 2),
         Case("train/resume_without_checkpoint", ("train", str(g), *out("res"), *TRAIN_FAST, "--resume"), 2),
         Case("train/out_holds_a_run", ("train", str(g), "--out", str(result), *TRAIN_FAST), 2),
+        Case("train/from_a_result_folder", ("train", str(result), *out("fromres"), *TRAIN_FAST), 0),
         Case("transfer/dataset_unknown", ("transfer", str(g), "--to", "nope", *out("tr"), "--quiet"), 2),
         Case("transfer/genome_deep", ("transfer", str(write(d / "deep.json", deep_json())), "--to", "digits",
                                       *out("trd"), "--quiet"), 2),
     ]
+    resumes: dict[str, tuple[Callable[[Path], Any] | None, int, tuple[str, ...]]] = {
+        "finished": (None, 0, ()),
+        "more_epochs": (None, 2, ("--epochs", "2")),
+        "other_lr": (None, 2, ("--set", "lr=0.5")),
+        "checkpoint_garbage": (lambda p: write(p / "checkpoint.pt", b"garbage"), 2, ()),
+        "checkpoint_a_list": (lambda p: torch_file(p / "checkpoint.pt", [1, 2]), 2, ()),
+        "checkpoint_no_config": (lambda p: torch_file(p / "checkpoint.pt", {"model": {}}), 2, ()),
+        "checkpoint_config_deep": (lambda p: torch_file(p / "checkpoint.pt", {"config": deep_json()}), 2, ()),
+        "checkpoint_history_wrong": (lambda p: _torch_edit(p / "checkpoint.pt", history=[{"epoch": "x"}]), 2, ()),
+        "checkpoint_model_wrong": (lambda p: _torch_edit(p / "checkpoint.pt", model={"w": __import__("torch").ones(2)}),
+                                   2, ()),
+    }
+    for name, (edit, expect, extra) in resumes.items():
+        folder = _copy(result, d / f"resume-{name}", edit)
+        cases.append(Case(f"train/resume_{name}", ("train", str(g), "--out", str(folder), *TRAIN_FAST, *extra,
+                                                   "--resume"), expect))
     return cases
+
+
+def _torch_edit(path: Path, **fields) -> None:
+    import torch
+
+    ck = torch.load(path, weights_only=True)
+    ck.update(fields)
+    torch.save(ck, path)
 
 
 def _evaluate_cases(root: Path, result: Path) -> list[Case]:
@@ -437,7 +486,7 @@ def _evaluate_cases(root: Path, result: Path) -> list[Case]:
     return cases
 
 
-def _report_cases(root: Path, run: Path, result: Path) -> list[Case]:
+def _report_cases(root: Path, run: Path, result: Path, darts: Path) -> list[Case]:
     d = root / "report"
     run_edits: dict[str, tuple[Callable[[Path], Any] | None, int]] = {
         "run_valid": (None, 0),
@@ -469,13 +518,23 @@ def _report_cases(root: Path, run: Path, result: Path) -> list[Case]:
         cases.append(Case(f"report/{name}", ("report", str(_copy(run, d / name, edit)), *rdm), expect))
     for name, (edit, expect) in result_edits.items():
         cases.append(Case(f"report/{name}", ("report", str(_copy(result, d / name, edit))), expect))
+    darts_edits: dict[str, tuple[Callable[[Path], Any] | None, int]] = {
+        "darts_valid": (None, 0),
+        "darts_alphas_garbage": (lambda p: write(p / "alphas.json", b"\xff"), 2),
+        "darts_alphas_history_empty": (lambda p: _edit_json(p / "alphas.json", lambda a: a.update(history=[])), 2),
+        "darts_alphas_ops_wrong": (lambda p: _edit_json(p / "alphas.json", lambda a: a.update(ops=5)), 2),
+        "darts_nos_garbage": (lambda p: write(p / "nos.jsonl", b"\xff\n{}\n"), 0),
+        "darts_genome_bad": (lambda p: _edit_json(p / "genome.json", lambda g: g.update(channels=-1)), 2),
+    }
+    for name, (edit, expect) in darts_edits.items():
+        cases.append(Case(f"report/{name}", ("report", str(_copy(darts, d / name, edit))), expect))
     cases += [Case("report/missing_folder", ("report", str(d / "absent")), 2),
               Case("report/not_a_run", ("report", str(write(d / "empty" / "x.txt", "x").parent)), 2),
               Case("report/out_is_a_file", ("report", str(run), "--no-rdm", "--out", str(run / "config.json")), 2)]
     return cases
 
 
-def _darts_cases(root: Path) -> list[Case]:
+def _darts_cases(root: Path, darts: Path) -> list[Case]:
     d = root / "darts"
     out = lambda name: ("--out", str(d / name), "--quiet")  # noqa: E731
     cases = [Case(f"darts/set_{name}", ("darts", *out(name), "--set", override), 2)
@@ -486,6 +545,19 @@ def _darts_cases(root: Path) -> list[Case]:
               Case("darts/attention_unknown", ("darts", *out("att"), "--attention", "bogus"), 2),
               Case("darts/dataset_unknown", ("darts", *out("ds"), "--dataset", "nope"), 2),
               Case("darts/resume_missing", ("darts", *out("res"), "--resume"), 2)]
+    resumes: dict[str, tuple[Callable[[Path], Any] | None, int, tuple[str, ...]]] = {
+        "finished": (None, 0, ()),
+        "other_channels": (None, 2, ("--set", "channels=8")),
+        "checkpoint_garbage": (lambda p: write(p / "checkpoint.pt", b"\x00" * 10), 2, ()),
+        "checkpoint_a_list": (lambda p: torch_file(p / "checkpoint.pt", [1]), 2, ()),
+        "checkpoint_no_history": (lambda p: torch_file(p / "checkpoint.pt", {"config": "{}"}), 2, ()),
+    }
+    for name, (edit, expect, extra) in resumes.items():
+        folder = _copy(darts, d / f"resume-{name}", edit)
+        argv = ["darts", "--out", str(folder), *DARTS_FAST, "--resume", *extra]
+        if extra:                              # a later --set wins over DARTS_FAST's
+            argv = ["darts", "--out", str(folder), *DARTS_FAST, *extra, "--resume"]
+        cases.append(Case(f"darts/resume_{name}", tuple(argv), expect))
     return cases
 
 

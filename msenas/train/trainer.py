@@ -190,6 +190,17 @@ def _save_checkpoint(out: Path, run: _Run, history: list[dict], config: dict, da
 def _restore(out: Path, run: _Run, config: dict, dataset: Dataset) -> list[dict]:
     """Load checkpoint.pt into the run after checking it belongs to the same run; returns the history."""
     ck = load_tensors(out / TRAIN_CHECKPOINT, "cpu")
+    try:
+        return _restore_from(out, ck, run, config, dataset)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, RecursionError) as e:   # damaged, foreign
+        if isinstance(e, MsenasError):
+            raise
+        raise TrainError(f"{out / TRAIN_CHECKPOINT}: not a checkpoint of this run "
+                         f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+
+
+def _restore_from(out: Path, ck: dict, run: _Run, config: dict, dataset: Dataset) -> list[dict]:
+    """_restore on a loaded checkpoint; KeyError, TypeError, ... when it is not one written by train()."""
     saved = json.loads(ck["config"])
     for section in ("train", "data", "genome_key", "in_shape", "n_classes"):
         _same(out, section, saved.get(section), config.get(section))
@@ -200,7 +211,10 @@ def _restore(out: Path, run: _Run, config: dict, dataset: Dataset) -> list[dict]
     rng = augmentation_rng(dataset.train)
     if rng is not None and ck.get("aug_rng"):
         rng.bit_generator.state = json.loads(ck["aug_rng"])
-    return list(ck["history"])
+    history = list(ck["history"])
+    if [h.get("epoch") if isinstance(h, dict) else None for h in history] != list(range(1, len(history) + 1)):
+        raise ValueError("history: expected one record per epoch 1, 2, ...")
+    return history
 
 
 def _same(out: Path, section: str, saved, now) -> None:
