@@ -232,6 +232,8 @@ def read_text(path: str | Path, what: str, error: type[MsenasError] = ConfigErro
     """A UTF-8 text file; a missing, unreadable or non-UTF-8 file raises `error` naming it."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():       # a folder, or a device or pipe that never ends (/dev/zero)
+            raise error(f"{p}: not a regular file; expected a {what} file")
         data = p.read_bytes()
     except OSError as e:
         raise error(f"{p}: cannot read {what} ({e.strerror or e})") from None

@@ -215,6 +215,14 @@ def make_corpus(root: str | os.PathLike) -> list[Case]:
     return cases
 
 
+def _fifo(path: Path) -> Path:
+    """A named pipe nobody writes to (reading it would block forever)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.mkfifo(path)
+    return path
+
+
 def _genome_cases(root: Path, g: Path) -> list[Case]:
     d = root / "genomes"
     valid = valid_genome()
@@ -223,9 +231,12 @@ def _genome_cases(root: Path, g: Path) -> list[Case]:
                                                                                     dataset="digits")))), 0),
              Case("inspect/utf8_bom", ("inspect", str(write(d / "bom.json", b"\xef\xbb\xbf" + json.dumps(valid)
                                                              .encode()))), 0),
-             Case("inspect/other_shape", ("inspect", str(g), "--in-shape", "3,32,32", "--classes", "100", "-T", "8"), 0),
+             Case("inspect/other_shape", ("inspect", str(g), "--in-shape", "3,32,32", "--classes", "100", "-T", "8"),
+                  0),
              Case("inspect/missing_file", ("inspect", str(d / "absent.json")), 2),
-             Case("inspect/a_folder", ("inspect", str(root)), 2)]
+             Case("inspect/a_folder", ("inspect", str(root)), 2),
+             Case("inspect/dev_zero", ("inspect", "/dev/zero"), 2),
+             Case("inspect/a_fifo", ("inspect", str(_fifo(d / "fifo.json"))), 2)]
     for name, data in file_garbage().items():
         cases.append(Case(f"inspect/file_{name}", ("inspect", str(write(d / f"{name}.json", data))), 2))
     for name, data in genome_mutations().items():
@@ -311,6 +322,7 @@ def _search_cases(root: Path, run: Path) -> list[Case]:
     fresh = lambda name: ("--out", str(d / f"out-{name}"), "--no-progress")  # noqa: E731
     cases = [Case(f"search/config_{name}", ("search", "--config", path, *fresh(name)), 2) for name, path in {
         "missing": str(d / "absent.toml"),
+        "dev_zero": "/dev/zero",
         "byte_ff": toml("ff", b"\xff\xfe"),
         "utf16": toml("utf16", SEARCH_TOML.encode("utf-16")),
         "garbage": toml("garbage", "this is [not toml"),
@@ -372,7 +384,8 @@ def _search_cases(root: Path, run: Path) -> list[Case]:
     }
     for name, (edit, expect, extra) in resumes.items():
         folder = _copy(run, d / f"resume-{name}", edit)
-        cases.append(Case(f"search/resume_{name}", ("search", "--resume", str(folder), "--no-progress", *extra), expect))
+        argv = ("search", "--resume", str(folder), "--no-progress", *extra)
+        cases.append(Case(f"search/resume_{name}", argv, expect))
     return cases
 
 
@@ -413,7 +426,8 @@ def _train_cases(root: Path, g: Path, result: Path) -> list[Case]:
         path = write(d / f"{name}.json", data)
         cases.append(Case(f"train/memory_{name}", ("train", str(path), *out(name), *TRAIN_FAST), 2))
     for name, override in {"T_huge": "T=100000000", "batch_huge": "batch_size=1000000000", "seed_negative": "seed=-1",
-                           "lr_nan": "lr=nan", "lr_zero": "lr=0", "T_zero": "T=0", "unknown": "nope=1",
+                           "lr_nan": "lr=nan", "data_size_1e5": "data.size=100000", "lr_zero": "lr=0", "T_zero": "T=0",
+                           "unknown": "nope=1",
                            "no_equals": "lr", "optimizer_unknown": 'optimizer="nope"',
                            "data_option_unknown": "data.nope=1"}.items():
         cases.append(Case(f"train/set_{name}", ("train", str(g), *out(name), *TRAIN_FAST, "--set", override), 2))
@@ -466,7 +480,8 @@ def _evaluate_cases(root: Path, result: Path) -> list[Case]:
         "config_byte_ff": (lambda p: write(p / "config.json", b"\xff"), 2),
         "config_deep": (lambda p: write(p / "config.json", deep_json(kind="object")), 2),
         "config_list": (lambda p: write(p / "config.json", []), 2),
-        "config_in_shape_strings": (lambda p: _edit_json(p / "config.json", lambda c: c.update(in_shape=["a", 8, 8])), 2),
+        "config_in_shape_strings": (lambda p: _edit_json(p / "config.json",
+                                                         lambda c: c.update(in_shape=["a", 8, 8])), 2),
         "config_n_classes_negative": (lambda p: _edit_json(p / "config.json", lambda c: c.update(n_classes=-4)), 2),
         "config_T_huge": (lambda p: _edit_json(p / "config.json", lambda c: c["train"].update(T=10 ** 12)), 2),
         "config_data_garbage": (lambda p: _edit_json(p / "config.json", lambda c: c.update(data=[1, 2])), 2),
@@ -498,7 +513,8 @@ def _report_cases(root: Path, run: Path, result: Path, darts: Path) -> list[Case
                                                               lambda d: d["info"].update(in_shape=["a", 1, 1])), 2),
         "run_hof_wide_genome_rdm": (lambda p: _edit_json(p / "hall_of_fame.json",
                                                          lambda h: h[0].update(genome=big_genomes()["wide"])), 0),
-        "run_hof_fitness_string": (lambda p: _edit_json(p / "hall_of_fame.json", lambda h: h[0].update(fitness="x")), 2),
+        "run_hof_fitness_string": (lambda p: _edit_json(p / "hall_of_fame.json",
+                                                        lambda h: h[0].update(fitness="x")), 2),
         "run_hof_bad_genome": (lambda p: _edit_json(p / "hall_of_fame.json",
                                                     lambda h: h[0]["genome"].update(channels=10 ** 30)), 2),
         "run_generations_garbage": (lambda p: write(p / "generations.jsonl", b"\xff\n[1]\n{\"gen\": \"x\"}\n"), 0),
@@ -507,6 +523,8 @@ def _report_cases(root: Path, run: Path, result: Path, darts: Path) -> list[Case
     result_edits: dict[str, tuple[Callable[[Path], Any] | None, int]] = {
         "result_valid": (None, 0),
         "result_metrics_garbage": (lambda p: write(p / "metrics.json", b"\x00"), 2),
+        "result_metrics_deep": (lambda p: write(p / "metrics.json", deep_json()), 2),
+        "result_config_garbage": (lambda p: write(p / "config.json", b"\xff"), 0),
         "result_metrics_history_string": (lambda p: _edit_json(p / "metrics.json", lambda m: m.update(history="x")), 2),
         "result_history_entries_wrong": (lambda p: _edit_json(p / "metrics.json",
                                                               lambda m: m.update(history=[1, {"epoch": "x"}],

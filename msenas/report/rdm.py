@@ -55,7 +55,8 @@ def probe_rdms(genome, fitness: Mapping, data: Mapping, seed: int) -> RdmView:
     probe = make_probe(ds, cfg, seed)
     few = "rdm_k" in cfg.proxy_names()
     batch = max(len(probe.y), cfg.batch_size if few else 0)   # a hall of fame edited by hand may hold any genome
-    check_memory(genome, probe.in_shape, probe.n_classes, batch=batch, T=cfg.T, training=few, what="rebuild for rdm.png")
+    check_memory(genome, probe.in_shape, probe.n_classes, batch=batch, T=cfg.T, training=few,
+                 what="rebuild for rdm.png")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed(key(genome), probe.seed, 0))
         net = build_network(genome, probe.in_shape, probe.n_classes, cfg.T)
