@@ -75,7 +75,7 @@ def _timed(g, probe, cfg, names):
 
 def _bench(setup: dict):
     """(dataset, base fitness config, probe batch) of a benchmark setup: one recipe for run and retime."""
-    ds = get_dataset(setup["dataset"], T=setup["T"], seed=setup["seed"], **setup["options"])
+    ds = get_dataset(setup["dataset"], setup.get("data_dir"), T=setup["T"], seed=setup["seed"], **setup["options"])
     cfg = FitnessConfig(T=setup["T"], per_class=setup["per_class"], steps=setup["steps"])
     return ds, cfg, make_probe(ds, cfg, setup["seed"])
 
@@ -90,7 +90,7 @@ def _train_timed(g, ds, setup: dict, seed: int) -> dict:
             "cpu_seconds": time.process_time() - c0}
 
 
-IDENTITY = ("space", "seed", "dataset", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
+IDENTITY = ("space", "seed", "dataset", "data_dir", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     (out / "genomes").mkdir(parents=True, exist_ok=True)
     options = _options(args.option)
-    setup = {"space": args.space, "seed": args.seed, "dataset": args.dataset, "options": options,
+    setup = {"space": args.space, "seed": args.seed, "dataset": args.dataset, "data_dir": args.data_dir, "options": options,
              "train_seeds": args.train_seeds, "epochs": args.epochs, "T": args.T, "steps": args.steps,
              "per_class": args.per_class, "lr": args.lr}
     saved = out / "setup.json"
@@ -209,6 +209,39 @@ def _column(values, dead) -> np.ndarray:
     return v
 
 
+def dead_masks(results: list[dict], fidelities: list[str], base_name: str) -> dict[str, np.ndarray]:
+    """Per score name suffix: genomes counted dead ("" = at initialisation; "@FID" = also after FID's steps)."""
+    init_dead = np.array([r.get("dead_init", r["dead"]) for r in results])
+    out = {"": init_dead}
+    for fid in fidelities:
+        out[f"@{base_name if fid == BASE else fid}"] = np.array([d for _, d in (_few(r, fid) for r in results)])
+    return out
+
+
+def _mask_of(name: str, masks: dict[str, np.ndarray]) -> np.ndarray:
+    return masks[name[name.index("@"):]] if "@" in name else masks[""]
+
+
+def ensemble_column(names: tuple[str, ...], sc: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> np.ndarray:
+    """Equal-weight mean of the named scores' percentiles within the sample; dead genomes (any part) rank last."""
+    comp = sum(_percentiles(sc[n]) for n in names) / len(names)
+    comp[np.any([_mask_of(n, masks) for n in names], axis=0)] = -1.0
+    return comp
+
+
+def choose_ensemble(sc: dict[str, np.ndarray], y: np.ndarray, masks: dict[str, np.ndarray], top: int = 6,
+                    sizes: tuple[int, ...] = (2, 3)) -> tuple[str, ...]:
+    """The ensemble (pre-registered rule, docs/fitness.md round 5): among the `top` single proxies by Kendall tau
+    on this (selection) set, the subset of `sizes` members whose equal-weight percentile mean has the highest tau;
+    ties go to fewer members, then to the alphabetically first."""
+    from itertools import combinations
+
+    singles = [n for n in sc if n != "params" and n.split("@")[0] not in COMPOSITES]
+    best = sorted(singles, key=lambda n: (-kendall(sc[n], y), n))[:top]
+    subsets = [c for k in sizes for c in combinations(sorted(best), k)]
+    return max(subsets, key=lambda c: (kendall(ensemble_column(c, sc, masks), y), -len(c), [-ord(ch) for ch in "+".join(c)]))
+
+
 def scores(results: list[dict], fidelities: list[str], base_name: str) -> dict[str, np.ndarray]:
     """Every proxy and composite as one score per genome; dead genomes rank last, as in the engine.
 
@@ -250,8 +283,12 @@ def _subset(results: list[dict], spec: str | None) -> list[dict]:
     return [r for r in results if lo <= r["index"] < hi]
 
 
-def analyse(folder: Path, indices: str | None = None) -> dict:
-    """Correlations of every score with mean test accuracy, with intervals; costs per fidelity."""
+def analyse(folder: Path, indices: str | None = None, ensemble: tuple[str, ...] | None = None) -> dict:
+    """Correlations of every score with mean test accuracy, with intervals; costs per fidelity.
+
+    `ensemble`: proxies whose equal-weight percentile mean is added as the score `ensemble(a+b)`; without
+    it, the ensemble the pre-registered rule chooses on these genomes is added and recorded.
+    """
     setup = json.loads((folder / "setup.json").read_text())
     results = [json.loads(p.read_text()) for p in sorted((folder / "genomes").glob("*.json"))]
     seeds = [str(s) for s in setup["train_seeds"]]
@@ -264,6 +301,9 @@ def analyse(folder: Path, indices: str | None = None) -> dict:
     y = acc.mean(axis=1)
     base_name = f"{setup['steps']}x64"
     sc = scores(results, fids, base_name)
+    masks = dead_masks(results, fids, base_name)
+    chosen = tuple(ensemble) if ensemble else choose_ensemble(sc, y, masks)
+    sc[f"ensemble({'+'.join(chosen)})"] = ensemble_column(chosen, sc, masks)
     table = {}
     for name, v in sc.items():
         table[name] = {"tau": bootstrap(v, y, kendall), "rho": bootstrap(v, y, spearman),
@@ -283,6 +323,7 @@ def analyse(folder: Path, indices: str | None = None) -> dict:
                                         if k not in ("genomes", "train_cpu_s")}
     return {
         "setup": setup, "indices": indices or "all", "n": len(results), "dead": int((~alive).sum()),
+        "ensemble": list(chosen), "ensemble_chosen_here": ensemble is None,
         "dead_init": int(sum(r.get("dead_init", r["dead"]) for r in results)), "table": table,
         "alive_tau": alive_tau,
         "repeatability_tau": kendall(acc[:, 0], acc[:, 1]) if acc.shape[1] > 1 else None,
@@ -326,7 +367,12 @@ def report(args: argparse.Namespace) -> None:
     lines, analyses = [], {}
     subsets = [None] + ([f":{args.split}", f"{args.split}:"] if args.split else [])
     for folder in map(Path, args.folders):
-        runs = {sub or "all": analyse(folder, sub) for sub in subsets}
+        if args.split:      # the ensemble is chosen on the selection set and only shown on the others
+            runs = {f":{args.split}": analyse(folder, f":{args.split}")}
+            chosen = tuple(runs[f":{args.split}"]["ensemble"])
+            runs |= {sub or "all": analyse(folder, sub, chosen) for sub in (None, f"{args.split}:")}
+        else:
+            runs = {"all": analyse(folder, None)}
         a = runs["all"]
         analyses[folder.name] = runs
         atomic_write_text(folder / "analysis.json", json.dumps(runs, indent=1))
@@ -339,6 +385,9 @@ def report(args: argparse.Namespace) -> None:
             f"mean over training seeds {s['train_seeds']}; mean {a['acc_mean']:.3f}, range "
             f"{a['acc_range'][0]:.3f}..{a['acc_range'][1]:.3f}; seed-to-seed Kendall tau "
             f"{'n/a' if a['repeatability_tau'] is None else format(a['repeatability_tau'], '+.2f')}. Few-step fidelities are named STEPSxBATCH.",
+            "",
+            f"Ensemble `{'+'.join(a['ensemble'])}`: chosen on "
+            f"{'these genomes' if a['ensemble_chosen_here'] else f'the selection set (genomes below {args.split}) only'}.",
             "",
             *_costs(a),
             *_table(a),
@@ -374,6 +423,7 @@ def main() -> None:
     r.add_argument("--n", type=int, default=30)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--dataset", default="digits")
+    r.add_argument("--data-dir", default=None, help="dataset folder (cifar10, nmnist, ...; not needed for digits)")
     r.add_argument("--option", action="append", default=[], help="dataset option key=value (e.g. size=8)")
     r.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
     r.add_argument("--epochs", type=int, default=6)

@@ -22,11 +22,24 @@ COMMANDS: dict[str, str] = {
     "evaluate": "Load a trained result folder and evaluate it on its test split",
     "darts": "MA-DARTS: differentiable search with multi-dimensional attention",
     "report": "Figures and a Markdown summary of a search, MA-DARTS or training folder",
+    "results": "A search run's evaluations, a training history or an MA-DARTS search as a table (and CSV)",
+}
+
+
+INSTALL_HINTS = {  # a dependency missing from the environment -> how to install it (README: Installing by hand)
+    "spikingjelly": "pip install --no-deps spikingjelly==2.0.0 (its declared requirements pull torchvision)",
+    "torch": "pip install torch (a CUDA build for GPUs, or torch==2.13.0 for the CPU wheel)",
+    "ray": "pip install 'ray>=2.9'", "deap": "pip install 'deap>=1.4'", "sklearn": "pip install scikit-learn",
+    "scipy": "pip install scipy", "matplotlib": "pip install matplotlib", "tqdm": "pip install tqdm",
+    "loguru": "pip install loguru (spikingjelly imports it)",
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from msenas import __version__
+
     parser = argparse.ArgumentParser(prog="msenas", description="Multi-scale architecture search for spiking neural networks.")
+    parser.add_argument("--version", action="version", version=f"msenas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
         if importlib.util.find_spec(f"msenas.commands.{name}") is None:
@@ -48,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(_module(args._module).run(args) or 0)
     except MsenasError as e:
         return _fail(args.command, str(e))
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] not in INSTALL_HINTS:
+            raise
+        return _fail(args.command, f"the package {e.name.split('.')[0]!r} is not installed; "
+                                   f"{INSTALL_HINTS[e.name.split('.')[0]]}")
     except BrokenPipeError:
         return _broken_pipe()
     except OSError as e:                        # an environment problem no command anticipated: still one line

@@ -72,6 +72,30 @@ def fake_cifar10dvs(root: Path, per_class: int = 10) -> Path:
     return root
 
 
+def nmnist_bin(x: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray) -> bytes:
+    """Events in N-MNIST's 5-byte format: x, y, polarity bit 7 + 23-bit timestamp (big-endian)."""
+    out = np.zeros((len(x), 5), np.uint8)
+    out[:, 0], out[:, 1] = x, y
+    out[:, 2] = (p.astype(np.uint32) << 7) | ((t >> 16) & 0x7F)
+    out[:, 3], out[:, 4] = (t >> 8) & 0xFF, t & 0xFF
+    return out.tobytes()
+
+
+def fake_nmnist(root: Path, n_train: int = 2, n_test: int = 1, n: int = 30) -> Path:
+    """The raw N-MNIST tree under tonic's save_to: NMNIST/{Train,Test}/<digit>/<nnnnn>.bin."""
+    rng = np.random.default_rng(6)
+    number = 0
+    for split, k in (("Train", n_train), ("Test", n_test)):
+        for digit in range(10):
+            for _ in range(k):
+                number += 1
+                path = root / "NMNIST" / split / str(digit) / f"{number:05d}.bin"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                t = np.sort(rng.integers(0, 300_000, n)).astype(np.uint32)
+                path.write_bytes(nmnist_bin(rng.integers(0, 34, n), rng.integers(0, 34, n), rng.integers(0, 2, n), t))
+    return root
+
+
 def fake_npz(root: Path) -> Path:
     rng = np.random.default_rng(4)
     np.savez(root / "data.npz", x=rng.integers(0, 256, (30, 1, 6, 6), dtype=np.uint8), y=np.arange(30) % 3)
@@ -79,7 +103,8 @@ def fake_npz(root: Path) -> Path:
 
 
 FAKES = {"cifar10": fake_cifar10, "cifar100": fake_cifar100, "dvsgesture": fake_gesture,
-         "cifar10dvs": fake_cifar10dvs, "npz": fake_npz, "digits": None, "digits-dvs": None}
+         "cifar10dvs": fake_cifar10dvs, "npz": fake_npz, "digits": None, "digits-dvs": None,
+         "nmnist": fake_nmnist}
 
 # ----------------------------------------------------------------------------- registry contract
 

@@ -91,3 +91,18 @@ def test_run_retime_and_report_end_to_end(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):                    # another setup into the same folder
         subprocess.run([sys.executable, script, "run", "--n", "2", *common[:-1], str(out), "--seed", "1"],
                        check=True, capture_output=True, timeout=600)
+
+
+def test_the_ensemble_rule_picks_the_complementary_pair_among_the_top_singles():
+    rng = np.random.default_rng(0)
+    y = rng.random(60)
+    a, b = y + rng.normal(0, 0.3, 60), y + rng.normal(0, 0.3, 60)      # two noisy views of the truth
+    sc = {"a": a, "b": b, "c": -y, "d": rng.random(60), "params": y, "rdm_only": y}
+    masks = {"": np.zeros(60, bool)}
+    chosen = rc.choose_ensemble(sc, y, masks, top=3, sizes=(2,))
+    assert chosen == ("a", "b")                                             # never the composite, never params
+    both = rc.ensemble_column(chosen, sc, masks)
+    assert rc.kendall(both, y) > max(rc.kendall(a, y), rc.kendall(b, y))
+    dead = np.zeros(60, bool)
+    dead[:5] = True
+    assert (rc.ensemble_column(chosen, sc, {"": dead})[:5] == -1).all()

@@ -16,6 +16,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", metavar="HOST:PORT", help="Ray cluster address (default: a local Ray)")
     p.add_argument("--start-over", action="store_true",
                    help="with --resume: start a run whose checkpoints are gone over from generation 0")
+    p.add_argument("--train-top", type=int, default=0, metavar="K",
+                   help="after the search, train its K best genomes and one random genome of the same space with "
+                        "the same budget, and print what the search bought (default 0: no training)")
+    p.add_argument("--train-epochs", type=int, default=3, metavar="E", help="epochs of that training (default 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -34,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from msenas.search.run import SearchInterrupted, new_run_dir, resume_config, run_search
 
     overrides = _cli_overrides(args)
+    if args.train_top < 0 or args.train_epochs < 1:
+        raise ConfigError(f"--train-top must be >= 0 and --train-epochs >= 1, got {args.train_top}, {args.train_epochs}")
     if args.resume:
         if args.config or args.out:
             raise ConfigError("--resume RUN_DIR continues that run with its own config.json; drop --config/--out")
@@ -54,4 +60,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"run folder: {run_dir}")
     print(f"generations: {state.gen + 1}, evaluations: {state.evaluations}, best fitness: {best:.4f}")
     print(f"best genome: {run_dir}/best.json (msenas inspect {run_dir}/best.json)")
+    if args.train_top:
+        _train_top(run_dir, args)
     return 0
+
+
+def _train_top(run_dir, args: argparse.Namespace) -> None:
+    from msenas.report.tables import to_text
+    from msenas.search.followup import COLUMNS, train_top
+
+    print(f"training the {args.train_top} best genome(s) and one random genome of the space, "
+          f"{args.train_epochs} epochs each ...", file=sys.stderr)
+    rows = train_top(run_dir, args.train_top, args.train_epochs, progress=not args.no_progress)
+    print(to_text(rows, list(COLUMNS)))
+    print(f"trained networks: {run_dir}/train/ (spikes, synaptic ops and energy per test sample; energy in uJ)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable, Hashable
 
 from msenas.fitness.composite import Calibration, CalibrationError, partial_weights, promoted
-from msenas.fitness.config import ExecutorConfig, FitnessConfig
+from msenas.fitness.config import ExecutorConfig, FitnessConfig, FitnessConfigError
 from msenas.fitness.executors import Executor
 from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST
 from msenas.fitness.record import WORST_FITNESS, Record
@@ -100,9 +100,9 @@ class FitnessEngine:
         return self.executor.take_events()
 
     def describe(self) -> str:
-        """One line: the fitness and where it runs."""
+        """One line: the fitness and where it runs (executor and device)."""
         what = self.cfg.proxy if not self.cfg.weights else "custom composite"
-        return f"fitness {what} on {self.executor.describe()}"
+        return f"fitness {what} on {self.executor.describe()}, device {self.executor.device}"
 
     # -- state --------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -144,4 +144,10 @@ def make_engine(cfg: FitnessConfig, data, executor: ExecutorConfig = ExecutorCon
         data = get_dataset(data, T=cfg.T, seed=seed)
     dataset = data.build(cfg.T, seed) if hasattr(data, "build") else data
     probe = make_probe(dataset, cfg, seed)
-    return FitnessEngine(cfg, make_executor(probe, cfg, executor, **executor_kw))
+    ex = make_executor(probe, cfg, executor, **executor_kw)
+    if cfg.device == "cuda" and ex.device != "cuda":
+        where = ex.describe()
+        ex.close()
+        raise FitnessConfigError(f"fitness.device: 'cuda' asked for, but the executor ({where}) sees no GPU "
+                                 "(give the workers GPUs: search.gpus_per_worker, or use device auto)")
+    return FitnessEngine(cfg, ex)

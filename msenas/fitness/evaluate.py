@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from msenas.fitness.config import FitnessConfig
+from msenas.fitness.config import FitnessConfig, FitnessConfigError
 from msenas.fitness.measure import init_seed, train_steps
 from msenas.fitness.measurements import measure_named, needs_of
 from msenas.fitness.probe import ProbeData
@@ -29,6 +29,7 @@ from msenas.genome import Genome, validate
 from msenas.nn.cost import complexity
 from msenas.nn.monitor import SpikeMonitor
 from msenas.nn.network import build_network
+from msenas.runtime import resolve_device, seeded
 
 
 def genome_key(genome: Genome) -> str:
@@ -42,24 +43,26 @@ def genome_key(genome: Genome) -> str:
 
 
 def evaluate_genome(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxies: tuple[str, ...]) -> Record:
-    """Score `genome` on every named proxy; failures and dead networks give WORST_FITNESS."""
+    """Score `genome` on every named proxy, on cfg.device; failures and dead networks get WORST_FITNESS."""
     t0 = time.perf_counter()
     k = genome_key(genome)
     fidelity = fidelity_of(tuple(proxies))
     try:
-        rec = _evaluate(genome, k, probe, cfg, tuple(proxies))
+        device = resolve_device(cfg.device, FitnessConfigError, "fitness.device")
+        rec = _evaluate(genome, k, probe, cfg, tuple(proxies), device)
     except Exception as e:  # noqa: BLE001 - includes torch's out-of-memory RuntimeError
         rec = failed_record(k, _one_line(e), fidelity)
     rec.wall_time = time.perf_counter() - t0
     return rec
 
 
-def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, names: tuple[str, ...]) -> Record:
+def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, names: tuple[str, ...],
+              device: torch.device) -> Record:
     validate(genome)
     specs = [PROXIES.get(n) for n in names]
     cost = complexity(genome, probe.in_shape, probe.n_classes, cfg.T)
     ctx = ProxyContext(probe.target, cfg.metric, cfg.correlation, cfg.readout, cost.params)
-    runs = [_repeat(genome, key, r, probe, cfg, specs, ctx) for r in range(cfg.repeats)]
+    runs = [_repeat(genome, key, r, probe, cfg, specs, ctx, device) for r in range(cfg.repeats)]
     raw = {n: _finite(float(np.mean([values[n] for values, _, _ in runs]))) for n in names}
     dead = any(d for _, _, d in runs)
     spikes = [s for _, s, _ in runs]
@@ -75,11 +78,10 @@ def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, na
 
 
 def _repeat(genome: Genome, key: str, r: int, probe: ProbeData, cfg: FitnessConfig, specs: list[Proxy],
-            ctx: ProxyContext) -> tuple[dict[str, float], dict, bool]:
-    """One seeded initialisation: (proxy values, spike summary at init, dead flag)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(init_seed(key, probe.seed, r))
-        net = build_network(genome, probe.in_shape, probe.n_classes, cfg.T)
+            ctx: ProxyContext, device: torch.device) -> tuple[dict[str, float], dict, bool]:
+    """One seeded initialisation (on the CPU, so every device starts from the same weights), moved to `device`:
+    (proxy values, spike summary at init, dead flag)."""
+    net = initialised_network(genome, key, r, probe, cfg, device)
     monitor = SpikeMonitor(net)
     m0 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == ZERO_COST), monitor)
     dead = is_dead(m0.cell_counts[-1], cfg.metric)
@@ -90,6 +92,13 @@ def _repeat(genome: Genome, key: str, r: int, probe: ProbeData, cfg: FitnessConf
         dead = dead or is_dead(m1.cell_counts[-1], cfg.metric)
         values.update({s.name: s.fn(m1, ctx) for s in specs if s.fidelity == FEW_STEP})
     return values, monitor.summary(len(probe.y)), dead
+
+
+def initialised_network(genome: Genome, key: str, repeat: int, probe: ProbeData, cfg: FitnessConfig,
+                        device: torch.device | str = "cpu"):
+    """The network a fitness evaluation scores: seeded from (key, run seed, repeat) on the CPU, then moved."""
+    with seeded(init_seed(key, probe.seed, repeat)):
+        return build_network(genome, probe.in_shape, probe.n_classes, cfg.T).to(device)
 
 
 def _finite(v: float) -> float:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from torch import nn
 
-from msenas.fitness.measure import time_major
+from msenas.fitness.measure import device_of, time_major
 from msenas.fitness.probe import ProbeData
 from msenas.fitness.zero_cost import LayerGrads
 
@@ -40,10 +40,12 @@ def probe_gradients(net: nn.Module, probe: ProbeData, T: int) -> list[LayerGrads
     layers = weighted_layers(net)
     grads: list[list[np.ndarray]] = [[] for _ in layers]     # per layer, one flat gradient per sub-batch
     net.train()                                               # BN on batch statistics, as measure() reads
+    device = device_of(net)
     for idx in sub_batches(len(probe.y)):
         net.zero_grad(set_to_none=True)
-        x = time_major(probe.x[idx], T)                       # [T,b,C,H,W]
-        loss = F.cross_entropy(net(x).mean(0), torch.tensor(probe.y[idx]))   # [b,K] logits averaged over T
+        x = time_major(probe.x, T, device, torch.as_tensor(idx, device=device))   # [T,b,C,H,W]
+        y = torch.as_tensor(probe.y[idx]).to(device)
+        loss = F.cross_entropy(net(x).mean(0), y)             # [b,K] logits averaged over T
         loss.backward()
         functional.reset_net(net)
         for g, m in zip(grads, layers):
@@ -53,7 +55,7 @@ def probe_gradients(net: nn.Module, probe: ProbeData, T: int) -> list[LayerGrads
 
 
 def _flat_grad(w: torch.Tensor) -> np.ndarray:
-    return np.zeros(w.numel()) if w.grad is None else w.grad.detach().double().flatten().numpy()
+    return np.zeros(w.numel()) if w.grad is None else w.grad.detach().double().flatten().cpu().numpy()
 
 
 def _layer_stats(w: torch.Tensor, g: np.ndarray) -> LayerGrads:
@@ -61,7 +63,7 @@ def _layer_stats(w: torch.Tensor, g: np.ndarray) -> LayerGrads:
     mean = g.mean(0)                                          # the gradient of the mean sub-batch loss
     std = g.std(0)
     live = std > 0
-    theta = w.detach().double().flatten().numpy()
+    theta = w.detach().double().flatten().cpu().numpy()
     icv = float(np.sum(np.abs(g).mean(0)[live] / std[live]))
     return LayerGrads(snip=float(np.abs(theta * mean).sum()), norm=float(np.linalg.norm(mean)), icv=icv)
 
@@ -79,7 +81,7 @@ def synflow_layers(net: nn.Module, probe: ProbeData, T: int) -> list[float]:
         for p in work.parameters():
             p.abs_()
     work.zero_grad(set_to_none=True)
-    x = time_major(np.ones((1, *probe.x.shape[1:]), dtype=np.float32), T).double()   # [T,1,C,H,W]
+    x = time_major(np.ones((1, *probe.x.shape[1:]), dtype=np.float32), T, device_of(net)).double()  # [T,1,C,H,W]
     work(x).sum().backward()
     return [float((m.weight * m.weight.grad).detach().abs().sum()) if m.weight.grad is not None else 0.0
             for m in weighted_layers(work)]

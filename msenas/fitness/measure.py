@@ -5,6 +5,9 @@ neuron constants) emits on each cell's output, i.e. what the next layer
 receives; for the last cell these are exactly the head neuron's spikes.
 BatchNorm uses batch statistics (train mode) at every fidelity, so a freshly
 initialised network and one trained for a few steps are read the same way.
+The probe batches live on the network's device (moved once per process and
+kept, see `device_batch`); only small arrays (spike counts, logits, kernel
+statistics) come back to the CPU.
 """
 from __future__ import annotations
 
@@ -29,11 +32,31 @@ def init_seed(key: str, run_seed: int, repeat: int) -> int:
     return int(np.random.SeedSequence([int(key, 16), int(run_seed), int(repeat)]).generate_state(1)[0])
 
 
-def time_major(x: np.ndarray, T: int) -> torch.Tensor:
-    """Numpy batch [B,C,H,W] or [B,T,C,H,W] -> float tensor [T,B,C,H,W]."""
+_ON_DEVICE: dict = {}     # (id of a probe array, device) -> (the array, its float tensor on the device)
+
+
+def device_batch(x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A probe array as a float32 tensor on `device`, copied there once per process (the last 8 kept)."""
+    k = (id(x), str(device))
+    hit = _ON_DEVICE.get(k)
+    if hit is None or hit[0] is not x:
+        hit = (x, torch.as_tensor(np.asarray(x, dtype=np.float32)).to(device))
+        _ON_DEVICE[k] = hit
+        while len(_ON_DEVICE) > 8:
+            _ON_DEVICE.pop(next(iter(_ON_DEVICE)))
+    return hit[1]
+
+
+def time_major(x: np.ndarray, T: int, device: torch.device | str = "cpu", rows=slice(None)) -> torch.Tensor:
+    """Numpy batch [B,C,H,W] or [B,T,C,H,W] (its `rows`) -> float tensor [T,B,C,H,W] on `device`."""
     from msenas.data import to_time_major
 
-    return to_time_major(torch.tensor(x, dtype=torch.float32), T)
+    return to_time_major(device_batch(x, device)[rows], T)
+
+
+def device_of(net: nn.Module) -> torch.device:
+    """The device a network's parameters live on (cpu when it has none)."""
+    return next((p.device for p in net.parameters()), torch.device("cpu"))
 
 
 class KernelHooks:
@@ -61,8 +84,8 @@ class KernelHooks:
             s = s.transpose(0, 1) if mod.step_mode == "m" else s   # [B, (T,) C, H, W]
             x = (s.flatten(1) > 0).float()                         # [B, n_neurons]; sums exact below 2^24
             st = self.stats.setdefault(name, [0.0, 0.0, 0])
-            st[0] = st[0] + (x @ x.T).double().numpy()
-            st[1] = st[1] + x.sum(1).double().numpy()
+            st[0] = st[0] + (x @ x.T).double().cpu().numpy()
+            st[1] = st[1] + x.sum(1).double().cpu().numpy()
             st[2] += x.shape[1]
         return hook
 
@@ -82,7 +105,7 @@ def readout_counts(cells: list[torch.Tensor], neuron: NeuronParams = NeuronParam
     out = []
     for c in cells:
         functional.reset_net(lif)
-        out.append(lif(c).sum(0).flatten(1).numpy())
+        out.append(lif(c).sum(0).flatten(1).cpu().numpy())
     functional.reset_net(lif)
     return out
 
@@ -95,7 +118,7 @@ def measure(net: nn.Module, probe: ProbeData, T: int, kernel: bool = False,
     `extra_hooks`: further context managers (e.g. KernelHooks) entered around the forward.
     """
     net.train()                                       # BN on batch statistics (see module docstring)
-    x = time_major(probe.x, T)                        # [T,N,C,H,W]
+    x = time_major(probe.x, T, device_of(net))        # [T,N,C,H,W]
     hooks = KernelHooks(net) if kernel else None
     with ExitStack() as stack:
         for ctx in (hooks, monitor, *extra_hooks):
@@ -105,7 +128,7 @@ def measure(net: nn.Module, probe: ProbeData, T: int, kernel: bool = False,
     functional.reset_net(net)
     return Measurement(
         cell_counts=readout_counts(cells),
-        logits=logits.float().mean(0).numpy().astype(np.float64),
+        logits=logits.float().mean(0).cpu().numpy().astype(np.float64),
         labels=probe.y,
         kernel=hooks.kernel() if hooks is not None else None,
     )
@@ -115,11 +138,12 @@ def train_steps(net: nn.Module, probe: ProbeData, T: int, steps: int, batch_size
     """`steps` Adam steps (CE of mean-over-T logits) on the fixed batches; returns the last loss."""
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     net.train()
+    device = device_of(net)
     loss = torch.tensor(float("nan"))
     for s in range(steps):
         sl = slice(s * batch_size, (s + 1) * batch_size)
-        x = time_major(probe.train_x[sl], T)          # [T,B,C,H,W]
-        y = torch.tensor(probe.train_y[sl])            # [B]
+        x = time_major(probe.train_x, T, device, sl)   # [T,B,C,H,W]
+        y = torch.as_tensor(probe.train_y[sl]).to(device)  # [B]
         loss = F.cross_entropy(net(x).mean(0), y)      # [B,K] -> scalar
         opt.zero_grad(set_to_none=True)
         loss.backward()

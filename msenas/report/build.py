@@ -13,7 +13,8 @@ from pathlib import Path
 
 from msenas.atomic import WriteError, atomic_write_text
 from msenas.errors import MsenasError
-from msenas.report import figures as F
+from msenas.registry import Registry
+from msenas.report import figures as plots
 from msenas.report.folders import DartsFolder, ReportError, ResultFolder, RunFolder, read_folder
 from msenas.report.summary import darts_summary, result_summary, run_summary
 
@@ -26,7 +27,7 @@ class Report:
 
     kind: str                          # "run", "darts" or "result"
     out_dir: Path
-    figures: tuple[F.FigureFile, ...]
+    figures: tuple[plots.FigureFile, ...]
     summary: Path
     notes: tuple[str, ...]             # figures not drawn, and why
 
@@ -39,27 +40,17 @@ def make_report(folder: str | Path, out: str | Path | None = None, *, rdm: bool 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise WriteError(f"cannot write {out_dir}: {e.strerror or e}") from None
+    figures, summarise = REPORTS.get(data.kind)
     try:
-        kind, figs, notes, text = _draw(data, out_dir, rdm)
+        figs, notes = figures(data, out_dir, rdm=rdm)
+        text = summarise(data, figs, notes, out_dir)
     except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:   # a file edited by hand
         if isinstance(e, MsenasError):
             raise
         raise ReportError(f"{data.path}: a file of this folder holds malformed values "
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
     summary = atomic_write_text(out_dir / SUMMARY, text)
-    return Report(kind, out_dir, tuple(figs), summary, tuple(notes))
-
-
-def _draw(data, out_dir: Path, rdm: bool) -> tuple[str, list[F.FigureFile], list[str], str]:
-    """(kind, figures, notes, report.md text) of a folder."""
-    if isinstance(data, RunFolder):
-        figs, notes = run_figures(data, out_dir, rdm)
-        return "run", figs, notes, run_summary(data, figs, notes, out_dir)
-    if isinstance(data, DartsFolder):
-        figs, notes = darts_figures(data, out_dir)
-        return "darts", figs, notes, darts_summary(data, figs, notes, out_dir)
-    figs, notes = result_figures(data, out_dir)
-    return "result", figs, notes, result_summary(data, figs, notes, out_dir)
+    return Report(data.kind, out_dir, tuple(figs), summary, tuple(notes))
 
 
 def _genome_of(d: dict, where: Path):
@@ -72,13 +63,13 @@ def _genome_of(d: dict, where: Path):
         raise ReportError(f"{where}: {e}") from None
 
 
-def run_figures(run: RunFolder, out_dir: Path, rdm: bool = True) -> tuple[list[F.FigureFile], list[str]]:
+def run_figures(run: RunFolder, out_dir: Path, rdm: bool = True) -> tuple[list[plots.FigureFile], list[str]]:
     """Figures of a search run folder and notes on those it cannot draw yet."""
     figs, notes = [], []
     name = run.config.get("name", run.path.name)
     if run.generations:
-        figs.append(F.fitness_figure(run.generations, out_dir / "fitness.png", f"{name}: fitness over generations"))
-        figs.append(F.diversity_figure(run.generations, out_dir / "diversity.png"))
+        figs.append(plots.fitness_figure(run.generations, out_dir / "fitness.png", f"{name}: fitness over generations"))
+        figs.append(plots.diversity_figure(run.generations, out_dir / "diversity.png"))
     else:
         notes.append("fitness.png, diversity.png: no generation finished yet")
     if len(run.objectives) > 1:
@@ -97,14 +88,14 @@ def run_figures(run: RunFolder, out_dir: Path, rdm: bool = True) -> tuple[list[F
     return figs, notes
 
 
-def _genome(genome, out_dir: Path, shape, title: str) -> F.FigureFile:
+def _genome(genome, out_dir: Path, shape, title: str) -> plots.FigureFile:
     from msenas.report.diagram import genome_figure
 
     in_shape = tuple(int(v) for v in shape) if isinstance(shape, list) and len(shape) == 3 else None
     return genome_figure(genome, out_dir / "genome.png", in_shape, title)
 
 
-def _pareto(run: RunFolder, out_dir: Path, notes: list[str]) -> list[F.FigureFile]:
+def _pareto(run: RunFolder, out_dir: Path, notes: list[str]) -> list[plots.FigureFile]:
     from msenas.search.objectives import natural_objectives
 
     objs = run.objectives
@@ -113,10 +104,10 @@ def _pareto(run: RunFolder, out_dir: Path, notes: list[str]) -> list[F.FigureFil
     if not front and not any(g.get("front") for g in run.generations):
         notes.append("pareto.png: no front yet")
         return []
-    return [F.pareto_figure(objs, front, run.generations, evaluated, out_dir / "pareto.png")]
+    return [plots.pareto_figure(objs, front, run.generations, evaluated, out_dir / "pareto.png")]
 
 
-def _rdm(run: RunFolder, genome, key: str, out_dir: Path, notes: list[str]) -> list[F.FigureFile]:
+def _rdm(run: RunFolder, genome, key: str, out_dir: Path, notes: list[str]) -> list[plots.FigureFile]:
     from msenas.report.rdm import probe_rdms, rdm_figure
 
     cfg = run.config
@@ -130,7 +121,7 @@ def _rdm(run: RunFolder, genome, key: str, out_dir: Path, notes: list[str]) -> l
     return [rdm_figure(view, out_dir / "rdm.png", f"best genome {key}")]
 
 
-def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[F.FigureFile], list[str]]:
+def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[plots.FigureFile], list[str]]:
     """Figures of an MA-DARTS folder: alphas, NoS per cell and curves (validation split), derived genome."""
     from msenas.report.training import alphas_figure, curves_figure, nos_figure
 
@@ -154,7 +145,7 @@ def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[F.FigureFile], 
     return figs, notes
 
 
-def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[F.FigureFile], list[str]]:
+def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[plots.FigureFile], list[str]]:
     """Figures of a training result folder and notes on those it cannot draw yet."""
     from msenas.report.training import curves_figure, nos_figure
 
@@ -173,3 +164,9 @@ def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[F.FigureFile]
     else:
         notes.append("genome.png: no genome.json")
     return figs, notes
+
+
+REPORTS: Registry = Registry("report")     # folder kind (msenas.report.folders.FOLDERS) -> (figures, summary)
+REPORTS.register("run")((run_figures, run_summary))
+REPORTS.register("darts")((lambda data, out, rdm=True: darts_figures(data, out), darts_summary))
+REPORTS.register("result")((lambda data, out, rdm=True: result_figures(data, out), result_summary))

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ClassVar
 
 from msenas.errors import MsenasError
+from msenas.registry import Registry
 
 GENERATIONS, METRICS, ALPHAS, NOS = "generations.jsonl", "metrics.json", "alphas.json", "nos.jsonl"
 CHECKPOINTS = ("checkpoint.json", "checkpoint.prev.json")
@@ -28,6 +29,7 @@ class ReportError(MsenasError):
 class RunFolder:
     """What a search run folder holds so far (a running or resumed run included)."""
 
+    kind: ClassVar[str] = "run"
     path: Path
     config: dict                   # config.json (the resolved RunConfig)
     dataset: dict                  # dataset.json ({} when absent)
@@ -59,6 +61,7 @@ class RunFolder:
 class ResultFolder:
     """A training result folder (msenas train / transfer), possibly still training."""
 
+    kind: ClassVar[str] = "result"
     path: Path
     config: dict         # config.json of the trainer
     metrics: dict        # metrics.json: history, final (None while training)
@@ -79,6 +82,7 @@ class ResultFolder:
 class DartsFolder:
     """An MA-DARTS search folder (msenas darts), possibly still searching."""
 
+    kind: ClassVar[str] = "darts"
     path: Path
     config: dict                # config.json: {"darts": DartsConfig fields, "dataset", "in_shape", "n_classes", ...}
     alphas: dict                # alphas.json: ops, edges, history of softmaxed alphas per epoch
@@ -91,18 +95,28 @@ class DartsFolder:
         return self.config.get("darts", {})
 
 
+@dataclass(frozen=True)
+class FolderKind:
+    """A kind of folder msenas writes: the file that marks it and its reader."""
+
+    marker: str
+    read: Callable[[Path], Any]
+
+
+FOLDERS: Registry[FolderKind] = Registry("folder kind")   # checked in order: the first whose marker exists
+
+
 def read_folder(path: str | Path) -> RunFolder | DartsFolder | ResultFolder:
-    """The run, MA-DARTS or result folder at `path`; ReportError when it is none of them."""
+    """The run, MA-DARTS or result folder at `path` (its `.kind` names it); ReportError when it is none of them."""
     p = Path(path)
     if not p.is_dir():
         raise ReportError(f"{p}: no such folder")
-    if (p / GENERATIONS).is_file():
-        return read_run(p)
-    if (p / ALPHAS).is_file():
-        return read_darts(p)
-    if (p / METRICS).is_file():
-        return read_result(p)
-    raise ReportError(f"{p} is not a msenas run, MA-DARTS or result folder (no {GENERATIONS}, {ALPHAS} or {METRICS})")
+    for _, kind in FOLDERS.items():
+        if (p / kind.marker).is_file():
+            return kind.read(p)
+    markers = [k.marker for _, k in FOLDERS.items()]
+    raise ReportError(f"{p} is not a msenas run, MA-DARTS or result folder "
+                      f"(no {', '.join(markers[:-1])} or {markers[-1]})")
 
 
 def read_json(path: Path, default: Any = None, required: bool = False) -> Any:
@@ -230,3 +244,8 @@ def read_darts(path: Path) -> DartsFolder:
     config = _tables(read_json(path / "config.json", {}), "darts", "data")
     genome = read_json(path / "genome.json")
     return DartsFolder(path, config, alphas, tuple(epochs), genome if isinstance(genome, dict) else None)
+
+
+FOLDERS.register("run")(FolderKind(GENERATIONS, read_run))
+FOLDERS.register("darts")(FolderKind(ALPHAS, read_darts))
+FOLDERS.register("result")(FolderKind(METRICS, read_result))

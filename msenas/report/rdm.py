@@ -38,18 +38,16 @@ class RdmView:
 
 def probe_rdms(genome, fitness: Mapping, data: Mapping, seed: int) -> RdmView:
     """Rebuild `genome` as the run's fitness did and compute its RDMs on the probe batch."""
-    import torch
-
     from msenas.data import get_dataset
     from msenas.fitness.config import FitnessConfig
-    from msenas.fitness.measure import init_seed, measure, train_steps
+    from msenas.fitness.evaluate import initialised_network
+    from msenas.fitness.measure import measure, train_steps
     from msenas.fitness.probe import make_probe
     from msenas.fitness.rdm import READOUTS, network_rdm, rdm_score
     from msenas.genome.io import key
-    from msenas.nn.network import build_network
     from msenas.train.memory import check_memory
 
-    cfg = FitnessConfig.from_dict(dict(fitness))
+    cfg = FitnessConfig.from_dict({**dict(fitness), "device": "cpu"})
     options = dict(data.get("options") or {})
     ds = get_dataset(str(data.get("dataset")), data.get("data_dir"), T=cfg.T, seed=seed, **options)
     probe = make_probe(ds, cfg, seed)
@@ -57,9 +55,7 @@ def probe_rdms(genome, fitness: Mapping, data: Mapping, seed: int) -> RdmView:
     batch = max(len(probe.y), cfg.batch_size if few else 0)   # a hall of fame edited by hand may hold any genome
     check_memory(genome, probe.in_shape, probe.n_classes, batch=batch, T=cfg.T, training=few,
                  what="rebuild for rdm.png")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(init_seed(key(genome), probe.seed, 0))
-        net = build_network(genome, probe.in_shape, probe.n_classes, cfg.T)
+    net = initialised_network(genome, key(genome), 0, probe, cfg)          # exactly the fitness's first repeat
     m = measure(net, probe, cfg.T)
     if few:
         train_steps(net, probe, cfg.T, cfg.steps, cfg.batch_size, cfg.lr)

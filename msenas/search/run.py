@@ -129,7 +129,7 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
             stack.callback(engine.close)
         if not resume:
             stack.enter_context(RunLock(run_dir, "msenas search"))
-        if progress and hasattr(engine, "describe"):
+        if hasattr(engine, "describe"):
             print(f"msenas search: {engine.describe()}", file=sys.stderr)
         atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
         atomic_write_text(run_dir / DATASET, dump_config(describe_dataset(cfg, dataset)) + "\n")

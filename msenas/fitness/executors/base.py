@@ -65,6 +65,7 @@ class Executor:
     """Base of every executor: `map` built on `submit`/`poll`; subclasses do the rest."""
 
     capacity: int = 1        # genomes in flight at once (workers)
+    device: str = "cpu"      # where genomes are scored: "cpu" or "cuda"
 
     def __init__(self) -> None:
         self.events: collections.Counter[str] = collections.Counter()   # worker_deaths, retries, timeouts

@@ -41,8 +41,11 @@ class _Worker:
     def run(self, genome: Genome, proxies: tuple[str, ...]) -> Record:
         return safe_evaluate(self.evaluate_fn, genome, self.probe, self.cfg, proxies)
 
-    def ready(self) -> bool:
-        return True
+    def ready(self) -> str:
+        """The device this worker scores on (Ray shows an actor only the GPUs it holds)."""
+        import torch
+
+        return "cuda" if self.cfg.device != "cpu" and torch.cuda.is_available() else "cpu"
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -125,7 +128,7 @@ class RayEvaluator(Executor):
 
     def describe(self) -> str:
         """One line: how many workers, with which resources."""
-        res = ", ".join(f"{v:g} {k[4:].upper()}" for k, v in self.resources.items() if v)
+        res = ", ".join(f"{v:g} {k[4:-1].upper()}" for k, v in self.resources.items() if v)
         return f"{len(self._actors)} Ray workers ({res} each)"
 
     @property
@@ -152,10 +155,10 @@ class RayEvaluator(Executor):
         done, _ = ray.wait(refs, num_returns=len(refs), timeout=self.start_timeout)
         if len(done) < len(refs):
             self.close()
-            need = ", ".join(f"{v:g} {k[4:].upper()}" for k, v in self.resources.items() if v)
+            need = ", ".join(f"{v:g} {k[4:-1].upper()}" for k, v in self.resources.items() if v)
             raise ClusterError(f"{len(refs) - len(done)} of {len(refs)} Ray workers did not start within "
                                f"{self.start_timeout:g} s (each needs {need}: not enough free in the cluster?)")
-        ray.get(done)
+        self.device = ray.get(done)[0]
 
     def submit(self, tag: Hashable, genome: Genome, proxies: tuple[str, ...]) -> None:
         """Queue a genome; it starts as soon as an actor is free."""

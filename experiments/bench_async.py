@@ -1,0 +1,153 @@
+"""Benchmark: worker busy time and evaluations per hour, generational GA against asynchronous aging evolution.
+
+real      Real Ray workers, real genomes and the real fitness of a config. Two searches from the same
+          seed: `ga` in generations (the config's population and generations), then `aging` in async mode
+          with exactly as many fitness evaluations as the GA made. Busy time = the seconds workers spent
+          inside evaluations (each record's wall_time) / (workers x wall seconds of the search loop;
+          calibration, shared by both, excluded). Evaluations per hour over the same loop time.
+simulate  A discrete-event model of both schedules, with genome costs resampled from the real run's
+          measured costs (no sleeping, no Ray): a generation of P genomes on W workers waits for its
+          slowest; async hands the next genome to the first free worker. It models 2-64 workers, which
+          this 2-core machine cannot run for real; dispatch overhead is not modelled (stated in the table).
+Results: OUT/real.json (per mode), OUT/simulated.json; `report` prints the Markdown tables.
+
+  python experiments/bench_async.py real --config experiments/digits.toml --out results/async
+  python experiments/bench_async.py simulate results/async --workers 2 8 16 32 64
+  python experiments/bench_async.py report results/async --md results/async/tables.md
+"""
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from msenas.atomic import atomic_write_text
+from msenas.rundir import EVALUATIONS, GENERATIONS, read_jsonl
+from msenas.search.config import load_config
+from msenas.search.run import run_search
+
+
+def _measure(run_dir: Path, workers: int) -> dict:
+    """Busy fraction and evaluations per hour of a finished run folder (loop time from generations.jsonl)."""
+    evals = read_jsonl(run_dir / EVALUATIONS, "n")[0]
+    gens = read_jsonl(run_dir / GENERATIONS, "gen")[0]
+    seconds = sum(g["time"] for g in gens)
+    costs = [float(e["record"].get("wall_time") or 0.0) for e in evals]
+    return {"evaluations": len(evals), "loop_seconds": seconds, "workers": workers, "costs": costs,
+            "busy": sum(costs) / (workers * seconds), "evaluations_per_hour": 3600 * len(evals) / seconds,
+            "cost_min": min(costs), "cost_median": float(np.median(costs)), "cost_max": max(costs)}
+
+
+def real(args: argparse.Namespace) -> None:
+    """The two real searches (resumable: a finished mode is not rerun)."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "real.json"
+    res = json.loads(path.read_text()) if path.exists() else {}
+    base = [f"seed={args.seed}", f"search.workers={args.workers}", *args.set]
+    for mode, extra in (("sync ga", ['search.algorithm="ga"']),
+                        ("async aging", ['search.algorithm="aging"', 'search.mode="async"'])):
+        if mode in res:
+            continue
+        if mode == "async aging":
+            extra = extra + [f"search.evaluations={res['sync ga']['evaluations']}"]
+        cfg = load_config(args.config, base + extra)
+        run_dir = out / mode.replace(" ", "-")
+        t0 = time.perf_counter()
+        run_search(cfg, run_dir, resume=(run_dir / "checkpoint.json").exists(), progress=False)
+        res[mode] = {**_measure(run_dir, args.workers), "total_seconds": time.perf_counter() - t0,
+                     "config": args.config, "overrides": base + extra}
+        res["machine"] = f"{platform.node()} ({platform.machine()}), {args.workers} Ray workers"
+        res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        atomic_write_text(path, json.dumps(res, indent=1))
+        print(f"{mode}: busy {res[mode]['busy']:.3f}, {res[mode]['evaluations_per_hour']:.0f} evaluations/hour",
+              flush=True)
+
+
+def schedule(costs: list[float], workers: int, population: int | None) -> float:
+    """Makespan of running `costs` in order on `workers`: in generations of `population` (a barrier each), or async."""
+    if population is None:
+        free = [0.0] * workers                    # each worker's next free time
+        for c in costs:
+            heapq.heapreplace(free, free[0] + c)
+        return max(free)
+    total = 0.0
+    for i in range(0, len(costs), population):
+        total += schedule(costs[i:i + population], workers, None)
+    return total
+
+
+def simulate(args: argparse.Namespace) -> None:
+    """Busy fraction and evaluations per hour of both schedules for each worker count, from the real costs."""
+    folder = Path(args.folder)
+    real_res = json.loads((folder / "real.json").read_text())
+    costs = np.asarray(real_res["sync ga"]["costs"] + real_res["async aging"]["costs"])
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for w in args.workers:
+        draw = rng.choice(costs, size=args.evaluations).tolist()
+        for name, pop in (("sync generations", args.population), ("async", None)):
+            makespan = schedule(draw, w, pop)
+            rows.append({"workers": w, "schedule": name, "population": pop, "busy": sum(draw) / (w * makespan),
+                         "evaluations_per_hour": 3600 * len(draw) / makespan})
+    sim = {"evaluations": args.evaluations, "population": args.population, "seed": args.seed,
+           "cost_source": str(folder / "real.json"), "n_costs": len(costs), "rows": rows}
+    atomic_write_text(folder / "simulated.json", json.dumps(sim, indent=1))
+    report(argparse.Namespace(folder=str(folder), md=None))
+
+
+def report(args: argparse.Namespace) -> None:
+    folder = Path(args.folder)
+    res = json.loads((folder / "real.json").read_text())
+    lines = [f"Real runs ({res.get('machine', '?')}, {res.get('date', '?')}):", "",
+             "| mode | evaluations | loop seconds | busy (workers' evaluation time / wall) | evaluations per hour | "
+             "genome cost min / median / max (s) |", "| --- | --- | --- | --- | --- | --- |"]
+    for mode in ("sync ga", "async aging"):
+        r = res.get(mode)
+        if r:
+            lines.append(f"| {mode} | {r['evaluations']} | {r['loop_seconds']:.0f} | {r['busy']:.3f} | "
+                         f"{r['evaluations_per_hour']:.0f} | {r['cost_min']:.2f} / {r['cost_median']:.2f} / "
+                         f"{r['cost_max']:.2f} |")
+    sim_path = folder / "simulated.json"
+    if sim_path.exists():
+        sim = json.loads(sim_path.read_text())
+        lines += ["", f"Simulated ({sim['evaluations']} genomes with costs resampled from the {sim['n_costs']} "
+                      f"measured above; generations of {sim['population']}; no dispatch overhead modelled):", "",
+                  "| workers | schedule | busy | evaluations per hour |", "| --- | --- | --- | --- |"]
+        for r in sim["rows"]:
+            lines.append(f"| {r['workers']} | {r['schedule']} | {r['busy']:.3f} | {r['evaluations_per_hour']:.0f} |")
+    text = "\n".join(lines)
+    print(text)
+    if args.md:
+        atomic_write_text(args.md, text + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("real")
+    r.add_argument("--config", default="experiments/digits.toml")
+    r.add_argument("--set", action="append", default=[], help="config override key=value")
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", required=True)
+    s = sub.add_parser("simulate")
+    s.add_argument("folder")
+    s.add_argument("--workers", type=int, nargs="+", default=[2, 8, 16, 32, 64])
+    s.add_argument("--evaluations", type=int, default=2000)
+    s.add_argument("--population", type=int, default=50)
+    s.add_argument("--seed", type=int, default=0)
+    q = sub.add_parser("report")
+    q.add_argument("folder")
+    q.add_argument("--md")
+    args = p.parse_args()
+    {"real": real, "simulate": simulate, "report": report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""msenas results DIR: a run's evaluations (or hall of fame), a training history or an MA-DARTS search as a table."""
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_COLUMNS = {  # per folder kind: what the terminal table shows (--csv writes every column)
+    "run": ("n", "gen", "rank", "key", "fitness", "params", "spikes", "sops", "energy", "wall_time", "dead", "error"),
+    "result": ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "spikes", "energy", "epoch_time"),
+    "darts": ("epoch", "w_lr", "train_loss", "train_acc", "valid_loss", "valid_acc", "epoch_time"),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", metavar="DIR", help="a run folder of msenas search, a folder of msenas darts, "
+                                                 "or a result folder of msenas train/transfer")
+    p.add_argument("--from", dest="source", choices=("evaluations", "hall_of_fame"), default="evaluations",
+                   help="search runs: every evaluation in completion order (default) or the hall of fame")
+    p.add_argument("--csv", metavar="FILE", help="also write every column as CSV")
+    p.add_argument("--columns", metavar="A,B", help="columns of the printed table (default: a summary set)")
+    p.add_argument("--sort", metavar="COLUMN", help="sort rows by this column, largest first")
+    p.add_argument("--top", type=int, metavar="K", help="print only the first K rows")
+
+
+def run(args: argparse.Namespace) -> int:
+    from msenas.atomic import atomic_write_text
+    from msenas.report.folders import ReportError, read_folder
+    from msenas.report.tables import columns, results, to_csv, to_text
+
+    if args.top is not None and args.top < 1:
+        raise ReportError(f"--top: must be >= 1, got {args.top}")
+    rows = results(args.folder, args.source)
+    if args.csv:
+        atomic_write_text(args.csv, to_csv(rows))
+    if args.sort:
+        if rows and args.sort not in columns(rows):
+            raise ReportError(f"--sort: no column {args.sort!r}; columns: {', '.join(columns(rows))}")
+        rows = sorted(rows, key=lambda r: (r.get(args.sort) is None, -(r.get(args.sort) or 0)))
+    kind = read_folder(args.folder).kind
+    cols = args.columns.split(",") if args.columns else [c for c in DEFAULT_COLUMNS[kind] if c in columns(rows)]
+    print(to_text(rows[:args.top] if args.top else rows, cols))
+    if args.csv:
+        print(f"wrote {len(rows)} rows x {len(columns(rows))} columns to {args.csv}")
+    return 0
