@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import io
 import os
 import sys
 
 from msenas.errors import MsenasError
+
+OUT_OF_MEMORY = "try a smaller genome, batch, T or data size, or a machine with more memory"
 
 # subcommand -> module in msenas.commands exposing add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, str] = {
@@ -57,17 +60,56 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_module(args._module).run(args) or 0)
     except MsenasError as e:
-        print(f"msenas {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(args.command, str(e))
     except ModuleNotFoundError as e:
         if e.name is None or e.name.split(".")[0] not in INSTALL_HINTS:
             raise
-        print(f"msenas {args.command}: error: the package {e.name.split('.')[0]!r} is not installed; "
-              f"{INSTALL_HINTS[e.name.split('.')[0]]}", file=sys.stderr)
-        return 2
+        return _fail(args.command, f"the package {e.name.split('.')[0]!r} is not installed; "
+                                   f"{INSTALL_HINTS[e.name.split('.')[0]]}")
+    except BrokenPipeError:
+        return _broken_pipe()
+    except OSError as e:                        # an environment problem no command anticipated: still one line
+        if e.filename is None:
+            raise
+        return _fail(args.command, f"{e.filename}: {e.strerror or e}")
+    except MemoryError:
+        return _fail(args.command, f"out of memory ({OUT_OF_MEMORY})")
+    except RuntimeError as e:                   # torch's allocators report exhaustion as RuntimeError
+        if not _out_of_memory(e):
+            raise
+        return _fail(args.command, f"out of memory: {one_line(e)[:200]} ({OUT_OF_MEMORY})")
     except KeyboardInterrupt:
         print(f"msenas {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(e: RuntimeError) -> bool:
+    """Whether a RuntimeError is torch failing to allocate (CPU or CUDA), not a bug."""
+    return type(e).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(e) or "out of memory" in str(e)
+
+
+def one_line(text: str) -> str:
+    """An error message on one line (embedded newlines become '; ')."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip()) or "unknown error"
+
+
+def _fail(command: str, message: str) -> int:
+    """Print `msenas CMD: error: MESSAGE` on one line; exit status 2."""
+    try:
+        print(f"msenas {command}: error: {one_line(message)}", file=sys.stderr)
+    except (BrokenPipeError, ValueError):       # stderr is gone too: the exit status still says it
+        pass
+    return 2
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away (`msenas inspect G | head -1`): stop quietly, as Unix tools do."""
+    try:                                        # no flush error at exit: stdout now leads nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+    return 128 + 13                             # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def parse_value(raw: str) -> Any:
     """A command-line value as a TOML literal (8, 0.5, true, [1, 2], "x"), else the plain string."""
     try:
         return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):   # TOMLDecodeError, a 4300-digit integer, absurd nesting
         return raw
 
 
@@ -232,6 +232,8 @@ def read_text(path: str | Path, what: str, error: type[MsenasError] = ConfigErro
     """A UTF-8 text file; a missing, unreadable or non-UTF-8 file raises `error` naming it."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():       # a folder, or a device or pipe that never ends (/dev/zero)
+            raise error(f"{p}: not a regular file; expected a {what} file")
         data = p.read_bytes()
     except OSError as e:
         raise error(f"{p}: cannot read {what} ({e.strerror or e})") from None
@@ -247,8 +249,10 @@ def read_toml(path: str | Path) -> dict:
     text = read_text(path, "config")
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except ValueError as e:      # TOMLDecodeError, or an integer of more than 4300 digits
         raise ConfigError(f"{Path(path)}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise ConfigError(f"{Path(path)}: TOML nested too deeply to be a config") from None
 
 
 def read_json(path: str | Path, what: str, error: type[MsenasError] = ConfigError) -> Any:
@@ -260,6 +264,8 @@ def read_json(path: str | Path, what: str, error: type[MsenasError] = ConfigErro
         raise error(f"{Path(path)}: not valid JSON ({e})") from None
     except RecursionError:
         raise error(f"{Path(path)}: JSON nested too deeply to be a {what}") from None
+    except ValueError as e:      # an integer of more than 4300 digits
+        raise error(f"{Path(path)}: not valid JSON ({e})") from None
 
 
 def dump_config(cfg: Any) -> str:

@@ -9,11 +9,13 @@ a second writer gets a one-line error naming the holder's PID.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,24 +122,39 @@ class RunLock:
     def __init__(self, folder: str | os.PathLike, command: str):
         self.folder, self.command = Path(folder), command
         self._fd: int | None = None
+        self._created = False
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / LOCK
+        self._created = not self.folder.exists()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunFolderError(f"{self.folder}: cannot create the folder ({e.strerror or e})") from None
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:
-            raise RunFolderError(f"{path}: cannot create the lock file ({e.strerror})") from None
+            raise RunFolderError(f"{path}: cannot create the lock file ({e.strerror or e})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
-            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            holder = _holder(fd) if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES) else None
             os.close(fd)
-            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            if holder is not None:
                 raise RunFolderError(f"{self.folder} is in use by {holder}; wait for it to finish or stop it") from None
             raise RunFolderError(f"{path}: cannot lock ({e.strerror})") from None
+        self._fd = fd
+        try:
+            self._take_over(fd)
+        except OSError as e:
+            self.__exit__(RunFolderError)
+            raise RunFolderError(f"{path}: cannot write the lock file ({e.strerror or e})") from None
+        return self
+
+    def _take_over(self, fd: int) -> None:
+        """Warn when the file names a dead holder (a killed run), then write our PID into it."""
         previous = os.read(fd, 200).decode(errors="replace").split()
         if previous and previous[0].startswith("pid=") and previous[0][4:].isdigit():
             pid = int(previous[0][4:])
@@ -147,11 +164,26 @@ class RunLock:
         os.lseek(fd, 0, os.SEEK_SET)
         os.ftruncate(fd, 0)
         os.write(fd, f"pid={os.getpid()} host={socket.gethostname()} ({self.command})\n".encode())
-        self._fd = fd
-        return self
 
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
+    def __exit__(self, exc_type=None, *exc) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
-            os.close(self._fd)                 # releases the flock
-            self._fd = None
+        if exc_type is not None and self._created:      # a run refused before writing anything leaves no folder
+            with contextlib.suppress(OSError):
+                if [p.name for p in self.folder.iterdir()] == [LOCK]:
+                    (self.folder / LOCK).unlink()
+                    self.folder.rmdir()
+        os.close(self._fd)                              # releases the flock
+        self._fd = None
+
+
+def _holder(fd: int) -> str:
+    """The first line of a held lock file ("pid=... host=... (command)"); waits briefly while it is being written."""
+    for _ in range(20):
+        text = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        if text:
+            return text.splitlines()[0]
+        time.sleep(0.05)                       # the holder has the lock but has not written its PID yet
+    return "another process"

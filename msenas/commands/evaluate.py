@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 
+from msenas.commands import at_least
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("result", help="result folder written by msenas train / transfer")
     p.add_argument("--data-dir", default=None, help="dataset folder, when it moved since training")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to evaluate")
-    p.add_argument("--batch-size", type=int, default=None, help="evaluation batch size (default: training's)")
+    p.add_argument("--batch-size", type=at_least(1), default=None, help="evaluation batch size (default: training's)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
 

@@ -3,27 +3,27 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+
+from msenas.commands import at_least
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("genome", help="genome JSON file (as written by export, darts or train)")
     p.add_argument("--in-shape", default="1,16,16", help="input C,H,W for the cost figures (default 1,16,16)")
-    p.add_argument("--classes", type=int, default=10, help="number of classes for the cost figures")
-    p.add_argument("-T", "--time-steps", type=int, default=4, help="time steps for synaptic ops")
+    p.add_argument("--classes", type=at_least(1), default=10, help="number of classes for the cost figures")
+    p.add_argument("-T", "--time-steps", type=at_least(1), default=4, help="time steps for synaptic ops")
 
 
 def run(args: argparse.Namespace) -> int:
     from msenas.genome import io
     from msenas.genome.types import GenomeError
 
-    g = io.load(args.genome)
+    g, extras = io.read(args.genome)
     try:
         in_shape = tuple(int(v) for v in args.in_shape.split(","))
         assert len(in_shape) == 3 and min(in_shape) > 0
     except (ValueError, AssertionError):
         raise GenomeError(f"--in-shape: expected three positive integers C,H,W, got {args.in_shape!r}") from None
-    extras = {k: v for k, v in json.loads(Path(args.genome).read_text()).items() if k not in io.to_dict(g)}
     print(summary(g, in_shape, args.classes, args.time_steps, extras))
     return 0
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -36,9 +35,7 @@ def read_genome(path_arg: str):
     path = Path(path_arg)
     if path.is_dir():
         path = path / "genome.json"
-    genome = io.load(path)
-    extras = {k: v for k, v in json.loads(path.read_text()).items() if k not in io.to_dict(genome)}
-    return genome, extras
+    return io.read(path)
 
 
 def data_from_cli(name: str, data_dir: str | None, fields: dict):

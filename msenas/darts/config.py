@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from msenas.config import Config, ConfigError
+from msenas.genome.checks import LIMITS
 from msenas.genome.parts import NEURONS, OPS, SIGNS, parse_attention
 
 DEFAULT_OPS = ("conv3x3", "conv5x5", "avgpool3x3", "maxpool3x3", "identity", "zero")
@@ -66,6 +67,9 @@ class DartsConfig(Config):
 
         for name in ("epochs", "batch_size", "n_cells", "channels", "n_nodes", "stem_multiplier", "T"):
             self.need(getattr(self, name) >= 1, name, "must be >= 1")
+        for name, limit in (("n_cells", "cells"), ("channels", "channels"), ("stem_multiplier", "stem_multiplier"),
+                            ("n_nodes", "n_nodes")):
+            self.need(getattr(self, name) <= LIMITS[limit], name, f"must be <= {LIMITS[limit]} (the genome limit)")
         for name in ("max_batches", "max_valid_batches"):
             self.need(getattr(self, name) is None or getattr(self, name) >= 1, name, "must be >= 1")
         for name in ("w_lr", "alpha_lr"):

@@ -26,6 +26,7 @@ from msenas.darts.derive import derive_genome
 from msenas.darts.supernet import Supernet
 from msenas.data import Dataset, augmentation_rng, labels_of, make_loader, stratified_split, to_time_major
 from msenas.data.base import SplitView
+from msenas.errors import MsenasError
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
 from msenas.rundir import RunLock
@@ -147,9 +148,7 @@ def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progres
     aug_rng = augmentation_rng(dataset.train)
     history, alpha_history = [], [folder.alpha_entry(0, run.model.op_weights())]
     if resume:
-        ck = folder.load_checkpoint(out, config, aug_rng)
-        _load_state(run, ck)
-        history, alpha_history = ck["history"], ck["alpha_history"]
+        history, alpha_history = _resume(out, run, config, aug_rng)
     else:
         folder.write_json(out / folder.CONFIG, config)
     steps = min(math.ceil(len(w_split) / cfg.batch_size), math.ceil(len(a_split) / cfg.batch_size),
@@ -181,6 +180,19 @@ def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progres
 def _state(run: _Run) -> dict:
     return {"model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
             "w_opt": run.w_opt.state_dict(), "a_opt": run.a_opt.state_dict(), "sched": run.sched.state_dict()}
+
+
+def _resume(out: Path, run: _Run, config: dict, aug_rng) -> tuple[list, list]:
+    """(history, alpha history) of checkpoint.pt, its state loaded into the run; a damaged or foreign file is named."""
+    try:
+        ck = folder.load_checkpoint(out, config, aug_rng)
+        _load_state(run, ck)
+        return list(ck["history"]), list(ck["alpha_history"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, RecursionError) as e:
+        if isinstance(e, MsenasError):
+            raise
+        raise folder.DartsRunError(f"{out / folder.CHECKPOINT}: not a checkpoint of this run "
+                                   f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 
 def _load_state(run: _Run, ck: dict) -> None:

@@ -92,15 +92,23 @@ class _Reader:
             raise GenomeError(f"{field}: missing")
         value = self.d[key]
         if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise GenomeError(f"{field}: expected an integer, got {value!r}")
+            raise GenomeError(f"{field}: expected an integer, got {short(value)}")
         if not isinstance(value, typ):
             raise GenomeError(f"{field}: expected {typ.__name__}, got {type(value).__name__}")
         return value
 
 
+def short(value: Any, width: int = 60) -> str:
+    """repr(value) cut to `width` characters, for one-line messages about hostile input."""
+    if isinstance(value, int) and abs(value) >= 10 ** 40:
+        return f"an integer of {abs(value).bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _ints(values: Any, where: str) -> list[int]:
     if not isinstance(values, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
-        raise GenomeError(f"{where}: expected a list of integers, got {values!r}")
+        raise GenomeError(f"{where}: expected a list of integers, got {short(values)}")
     return values
 
 
@@ -111,11 +119,19 @@ def dumps(g: Genome, **extra) -> str:
 
 def loads(text: str) -> Genome:
     """Parse JSON text into a genome (extra keys are ignored)."""
+    return from_dict(_parse(text))
+
+
+def _parse(text: str) -> Any:
+    """JSON text -> value; GenomeError for malformed, absurdly nested or absurdly long-numbered JSON."""
     try:
-        d = json.loads(text)
+        return json.loads(text.removeprefix("\ufeff"))      # a UTF-8 byte order mark (Windows editors) is fine
     except json.JSONDecodeError as e:
         raise GenomeError(f"not valid JSON: {e}") from None
-    return from_dict(d)
+    except RecursionError:
+        raise GenomeError("JSON nested too deeply to be a genome") from None
+    except ValueError as e:                                # e.g. an integer of more than 4300 digits
+        raise GenomeError(f"not valid JSON: {e}") from None
 
 
 def save(g: Genome, path: str | os.PathLike, **extra) -> Path:
@@ -125,15 +141,22 @@ def save(g: Genome, path: str | os.PathLike, **extra) -> Path:
 
 def load(path: str | os.PathLike) -> Genome:
     """Read a genome JSON file; errors name the file and the field."""
+    return read(path)[0]
+
+
+def read(path: str | os.PathLike) -> tuple[Genome, dict]:
+    """(genome, extra keys such as scores, costs or dataset) of a genome JSON file; errors name the file."""
+    from msenas.config import read_text
+
     p = Path(path)
+    text = read_text(p, "genome", GenomeError)
     try:
-        text = p.read_text()
-    except OSError as e:
-        raise GenomeError(f"{p}: cannot read ({e.strerror})") from None
-    try:
-        return loads(text)
+        d = _parse(text)
+        g = from_dict(d)
     except GenomeError as e:
         raise GenomeError(f"{p}: {e}") from None
+    known = to_dict(g)
+    return g, {k: v for k, v in d.items() if k not in known}
 
 
 def key(g: Genome) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from msenas.config import Config, ConfigError
+from msenas.genome.checks import LIMITS
 from msenas.genome.parts import INTEGRATIONS, NEURONS, OPS, SIGNS
 from msenas.genome.templates import TEMPLATES
 from msenas.genome.types import GenomeError
@@ -55,6 +56,11 @@ class SearchSpace(Config):
         need(1 <= self.inputs[0] <= self.inputs[1], "inputs must be (min, max) with 1 <= min <= max")
         need(self.max_motifs >= 1, "max_motifs must be >= 1")
         need(1 <= self.nodes[0] <= self.nodes[1], "nodes must be (min, max) with 1 <= min <= max")
+        for name, largest, limit in (("n_cells", max(self.n_cells), "cells"),
+                                     ("channels", max(self.channels), "channels"),
+                                     ("stem_multiplier", self.stem_multiplier, "stem_multiplier"),
+                                     ("max_motifs", self.max_motifs, "motifs"), ("nodes", self.nodes[1], "n_nodes")):
+            need(largest <= LIMITS[limit], f"{name} must be <= {LIMITS[limit]} (the genome limit), got {largest}")
         for name, values, registry in (("templates", self.templates, TEMPLATES), ("ops", self.ops, OPS),
                                        ("neurons", self.neurons, NEURONS)):
             need(all(v in registry for v in values) and values, f"{name} must be among {registry.names()}")

@@ -11,11 +11,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from msenas.atomic import atomic_write_text
+from msenas.atomic import WriteError, atomic_write_text
 from msenas.errors import MsenasError
 from msenas.registry import Registry
 from msenas.report import figures as plots
-from msenas.report.folders import DartsFolder, ResultFolder, RunFolder, read_folder
+from msenas.report.folders import DartsFolder, ReportError, ResultFolder, RunFolder, read_folder
 from msenas.report.summary import darts_summary, result_summary, run_summary
 
 SUMMARY = "report.md"
@@ -36,11 +36,31 @@ def make_report(folder: str | Path, out: str | Path | None = None, *, rdm: bool 
     """Write the figures and report.md of a run, MA-DARTS or result folder into `out` (default FOLDER/report)."""
     data = read_folder(folder)
     out_dir = Path(out) if out is not None else data.path / "report"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(f"cannot write {out_dir}: {e.strerror or e}") from None
     figures, summarise = REPORTS.get(data.kind)
-    figs, notes = figures(data, out_dir, rdm=rdm)
-    summary = atomic_write_text(out_dir / SUMMARY, summarise(data, figs, notes, out_dir))
+    try:
+        figs, notes = figures(data, out_dir, rdm=rdm)
+        text = summarise(data, figs, notes, out_dir)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:   # a file edited by hand
+        if isinstance(e, MsenasError):
+            raise
+        raise ReportError(f"{data.path}: a file of this folder holds malformed values "
+                          f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+    summary = atomic_write_text(out_dir / SUMMARY, text)
     return Report(data.kind, out_dir, tuple(figs), summary, tuple(notes))
+
+
+def _genome_of(d: dict, where: Path):
+    """The genome of a JSON dict read from `where`; ReportError names the file and the field."""
+    from msenas.genome import GenomeError, io
+
+    try:
+        return io.from_dict(d)
+    except GenomeError as e:
+        raise ReportError(f"{where}: {e}") from None
 
 
 def run_figures(run: RunFolder, out_dir: Path, rdm: bool = True) -> tuple[list[plots.FigureFile], list[str]]:
@@ -58,9 +78,7 @@ def run_figures(run: RunFolder, out_dir: Path, rdm: bool = True) -> tuple[list[p
     if best is None:
         notes.append("genome.png, rdm.png: no best genome yet")
         return figs, notes
-    from msenas.genome import io
-
-    genome = io.from_dict(best["genome"])
+    genome = _genome_of(best["genome"], run.path / (run.source if run.source != "checkpoint" else "checkpoint.json"))
     shape = run.dataset.get("info", {}).get("in_shape")
     figs.append(_genome(genome, out_dir, shape, f"best genome {best['key']} (fitness {best['fitness']:.4g})"))
     if rdm:
@@ -119,7 +137,7 @@ def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[plots.FigureFil
     if run.genome is not None:
         from msenas.genome import io
 
-        genome = io.from_dict(run.genome)
+        genome = _genome_of(run.genome, run.path / "genome.json")
         figs.append(_genome(genome, out_dir, run.config.get("in_shape"),
                             f"derived genome {io.key(genome)} (attention {genome.attention})"))
     else:
@@ -140,7 +158,7 @@ def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[plots.FigureF
     if res.genome is not None:
         from msenas.genome import io
 
-        genome = io.from_dict(res.genome)
+        genome = _genome_of(res.genome, res.path / "genome.json")
         figs.append(_genome(genome, out_dir, res.config.get("in_shape") or res.genome.get("in_shape"),
                             f"trained genome {io.key(genome)} on {res.config.get('dataset', '?')}"))
     else:

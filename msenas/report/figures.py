@@ -7,6 +7,7 @@ cost objectives at the search's penalty are left out of the plots.
 """
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from msenas.atomic import atomic_write_bytes
 
 DPI = 100
 EXCITATORY, INHIBITORY = "#c0392b", "#2166ac"
@@ -37,10 +40,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(fig: Figure, path: str | Path) -> FigureFile:
-    """Write the figure as PNG (fixed size, no tight bbox) and return its file record."""
+    """Write the figure as PNG (fixed size, no tight bbox, atomically) and return its file record."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png", facecolor="white")
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=DPI, format="png", facecolor="white")
+    atomic_write_bytes(path, buf.getvalue())          # the user's umask; WriteError names the path
     w, h = fig.bbox.size  # Agg renders int(width) x int(height) pixels
     return FigureFile(path, int(w), int(h))
 

@@ -124,13 +124,14 @@ def read_json(path: Path, default: Any = None, required: bool = False) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        if required:
-            raise ReportError(f"{path}: missing") from None
-        return default
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        if required:
-            raise ReportError(f"{path}: cannot read ({e})") from None
-        return default
+        reason = "missing"
+    except RecursionError:
+        reason = "cannot read (JSON nested too deeply)"
+    except (OSError, ValueError) as e:             # unreadable, not UTF-8, malformed, a 4300-digit integer
+        reason = f"cannot read ({e})"
+    if required:
+        raise ReportError(f"{path}: {reason}")
+    return default
 
 
 def read_jsonl(path: Path, key: str) -> tuple[list[dict], int]:
@@ -148,7 +149,7 @@ def read_jsonl(path: Path, key: str) -> tuple[list[dict], int]:
             continue
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             bad += 1
             continue
         if isinstance(entry, dict) and isinstance(entry.get(key), int):
@@ -186,11 +187,25 @@ def _checkpoint_entries(state, config: dict, vectors: list) -> list[dict]:
     return entries(VectorCodec(space).decode, vectors, state.cache, objectives)
 
 
+def _tables(config: Any, *names: str) -> dict:
+    """config.json as a dict whose sections `names` are dicts (a section of another type is left out)."""
+    if not isinstance(config, dict):
+        return {}
+    return {k: v for k, v in config.items() if k not in names or isinstance(v, dict)}
+
+
+def _epochs(history: Any) -> list[dict]:
+    """The entries of a history list that are objects with an integer epoch."""
+    return [h for h in history if isinstance(h, dict) and isinstance(h.get("epoch"), int)] \
+        if isinstance(history, list) else []
+
+
 def read_run(path: Path) -> RunFolder:
     """A search run folder; the checkpoint fills in what the other files lack."""
     config = read_json(path / "config.json", required=True)
     if not isinstance(config, dict):
         raise ReportError(f"{path / 'config.json'}: expected a JSON object")
+    config = _tables(config, "search", "fitness", "data", "search_space")
     gens, bad = read_jsonl(path / GENERATIONS, "gen")
     state = _checkpoint_state(path)
     if state is not None:  # a checkpoint can hold generations whose line was cut off
@@ -212,10 +227,12 @@ def read_result(path: Path) -> ResultFolder:
     metrics = read_json(path / METRICS, required=True)
     if not isinstance(metrics, dict) or not isinstance(metrics.get("history", []), list):
         raise ReportError(f"{path / METRICS}: expected an object with a history list")
-    config = read_json(path / "config.json", {}) or {}
+    metrics = {**metrics, "history": _epochs(metrics.get("history", []))}
+    if not isinstance(metrics.get("final"), (dict, type(None))):
+        metrics["final"] = None
+    config = _tables(read_json(path / "config.json", {}), "train", "data")
     genome = read_json(path / "genome.json")
-    return ResultFolder(path, config if isinstance(config, dict) else {}, metrics,
-                        genome if isinstance(genome, dict) else None)
+    return ResultFolder(path, config, metrics, genome if isinstance(genome, dict) else None)
 
 
 def read_darts(path: Path) -> DartsFolder:
@@ -224,10 +241,9 @@ def read_darts(path: Path) -> DartsFolder:
     if not isinstance(alphas, dict) or not isinstance(alphas.get("history"), list) or not alphas["history"]:
         raise ReportError(f"{path / ALPHAS}: expected an object with a non-empty history list")
     epochs, _ = read_jsonl(path / NOS, "epoch")
-    config = read_json(path / "config.json", {}) or {}
+    config = _tables(read_json(path / "config.json", {}), "darts", "data")
     genome = read_json(path / "genome.json")
-    return DartsFolder(path, config if isinstance(config, dict) else {}, alphas, tuple(epochs),
-                       genome if isinstance(genome, dict) else None)
+    return DartsFolder(path, config, alphas, tuple(epochs), genome if isinstance(genome, dict) else None)
 
 
 FOLDERS.register("run")(FolderKind(GENERATIONS, read_run))

@@ -45,14 +45,18 @@ def probe_rdms(genome, fitness: Mapping, data: Mapping, seed: int) -> RdmView:
     from msenas.fitness.probe import make_probe
     from msenas.fitness.rdm import READOUTS, network_rdm, rdm_score
     from msenas.genome.io import key
+    from msenas.train.memory import check_memory
 
     cfg = FitnessConfig.from_dict({**dict(fitness), "device": "cpu"})
     options = dict(data.get("options") or {})
     ds = get_dataset(str(data.get("dataset")), data.get("data_dir"), T=cfg.T, seed=seed, **options)
     probe = make_probe(ds, cfg, seed)
+    few = "rdm_k" in cfg.proxy_names()
+    batch = max(len(probe.y), cfg.batch_size if few else 0)   # a hall of fame edited by hand may hold any genome
+    check_memory(genome, probe.in_shape, probe.n_classes, batch=batch, T=cfg.T, training=few,
+                 what="rebuild for rdm.png")
     net = initialised_network(genome, key(genome), 0, probe, cfg)          # exactly the fitness's first repeat
     m = measure(net, probe, cfg.T)
-    few = "rdm_k" in cfg.proxy_names()
     if few:
         train_steps(net, probe, cfg.T, cfg.steps, cfg.batch_size, cfg.lr)
         m = measure(net, probe, cfg.T)

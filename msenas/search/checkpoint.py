@@ -56,6 +56,8 @@ def decode(text: str) -> SearchState:
         raise CheckpointError(f"not valid JSON (truncated?): {e}") from None
     except RecursionError:
         raise CheckpointError("JSON nested too deeply") from None
+    except ValueError as e:                    # an integer of more than 4300 digits
+        raise CheckpointError(f"not valid JSON: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError("not an msenas checkpoint")
     if doc.get("version") not in READS:

@@ -15,6 +15,7 @@ from msenas.config import Config, DataConfig, apply_overrides, build_dataclass, 
 from msenas.fitness.config import ExecutorConfig, FitnessConfig
 from msenas.genome.space import SearchSpace, get_space
 
+MAX_POPULATION = 100_000     # population, offspring, hall of fame: far beyond any search, far below exhausting memory
 DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits, the setting the default fitness was chosen on
 
 
@@ -66,6 +67,8 @@ class SearchConfig(Config):
         for name in ("cxpb", "mutpb", "indpb"):
             self.need(0.0 <= getattr(self, name) <= 1.0, name, "must be in [0, 1]")
         self.need(self.hof_size >= 1, "hof_size", "must be >= 1")
+        for name in ("population", "offspring", "hof_size", "tournament"):   # each is held in memory at once
+            self.need((getattr(self, name) or 0) <= MAX_POPULATION, name, f"must be <= {MAX_POPULATION}")
         self.need(len(self.objectives) >= 1, "objectives", "must name at least one objective")
         for o in self.objectives:
             self.need(o in OBJECTIVES, "objectives", f"unknown objective {o!r}; known: {', '.join(OBJECTIVES.names())}")

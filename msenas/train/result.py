@@ -77,18 +77,18 @@ def result_folder(out_dir: str | os.PathLike) -> Path:
     return out
 
 
-def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu"):
-    """(model in eval mode, genome, config.json dict) of a result folder."""
+def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu", batch_size: int = 1):
+    """(model in eval mode, genome, config.json dict) of a result folder (refused when it cannot fit in memory)."""
     from msenas.genome import io as genome_io
     from msenas.nn.network import build_network
+    from msenas.train.memory import check_memory
 
     out = result_folder(out_dir)
     config = read_json(out / CONFIG)
-    try:
-        in_shape, n_classes, T = tuple(config["in_shape"]), int(config["n_classes"]), int(config["train"]["T"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ResultError(f"{out / CONFIG}: missing or bad field {e}") from None
+    in_shape, n_classes, T = _shapes(out / CONFIG, config)
     genome = genome_io.load(out / GENOME)
+    check_memory(genome, in_shape, n_classes, batch=batch_size, T=T, training=False, device=torch.device(device),
+                 what="evaluate")
     model = build_network(genome, in_shape, n_classes, T)
     state = load_tensors(out / WEIGHTS, "cpu")
     try:
@@ -96,6 +96,23 @@ def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu"):
     except (RuntimeError, TypeError, AttributeError) as e:
         raise ResultError(f"{out / WEIGHTS}: does not fit genome.json ({str(e).splitlines()[0]})") from None
     return model.to(device).eval(), genome, config
+
+
+def _shapes(path: Path, config: Any) -> tuple[tuple[int, int, int], int, int]:
+    """(in_shape, n_classes, T) of a result's config.json; ResultError names a missing or bad field."""
+    def positive(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    try:
+        in_shape, n_classes, T = config["in_shape"], config["n_classes"], config["train"]["T"]
+    except (KeyError, TypeError) as e:
+        raise ResultError(f"{path}: missing field {e}") from None
+    for name, ok in (("in_shape", isinstance(in_shape, list) and len(in_shape) == 3 and all(map(positive, in_shape))),
+                     ("n_classes", positive(n_classes)), ("train.T", positive(T))):
+        if not ok:
+            need = "three positive integers" if name == "in_shape" else "an integer >= 1"
+            raise ResultError(f"{path}: {name} must be {need}")
+    return tuple(in_shape), n_classes, T
 
 
 def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, dataset=None,
@@ -106,10 +123,12 @@ def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, 
     from msenas.train.config import TrainConfig
 
     config = read_json(result_folder(out_dir) / CONFIG)
+    if not isinstance(config, dict):
+        raise ResultError(f"{Path(out_dir) / CONFIG}: expected a JSON object")
     cfg = TrainConfig.from_dict(config.get("train", {}), where="config.json train.")
     dev = resolve_device(device, ResultError, "--device")
     amp = use_amp(dev, "auto")
-    model, _, config = load_result(out_dir, dev)
+    model, _, config = load_result(out_dir, dev, batch_size or cfg.batch_size)
     if dataset is None:
         data = DataConfig.from_record(config.get("data"), f"{Path(out_dir) / CONFIG} data")
         if data_dir is not None:

@@ -28,6 +28,7 @@ from msenas.genome import io as genome_io
 from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
+from msenas.train.memory import check_memory
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
 
@@ -118,6 +119,8 @@ def _check_folder(out: Path, resume: bool) -> None:
 def _start(genome: Genome, dataset: Dataset, cfg: TrainConfig) -> _Run:
     device = resolve_device(cfg.device, TrainConfigError)
     amp = use_amp(device, cfg.amp, TrainConfigError)
+    check_memory(genome, dataset.info.in_shape, dataset.info.n_classes, batch=cfg.batch_size, T=cfg.T,
+                 training=True, device=device, value_bytes=2 if amp else 4)
     model = build_model(genome, dataset, cfg).to(device)
     n_batches = math.ceil(len(dataset.train) / cfg.batch_size)
     steps = min(n_batches, cfg.max_train_batches or n_batches)
@@ -187,6 +190,17 @@ def _save_checkpoint(out: Path, run: _Run, history: list[dict], config: dict, da
 def _restore(out: Path, run: _Run, config: dict, dataset: Dataset) -> list[dict]:
     """Load checkpoint.pt into the run after checking it belongs to the same run; returns the history."""
     ck = load_tensors(out / TRAIN_CHECKPOINT, "cpu")
+    try:
+        return _restore_from(out, ck, run, config, dataset)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, RecursionError) as e:   # damaged, foreign
+        if isinstance(e, MsenasError):
+            raise
+        raise TrainError(f"{out / TRAIN_CHECKPOINT}: not a checkpoint of this run "
+                         f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+
+
+def _restore_from(out: Path, ck: dict, run: _Run, config: dict, dataset: Dataset) -> list[dict]:
+    """_restore on a loaded checkpoint; KeyError, TypeError, ... when it is not one written by train()."""
     saved = json.loads(ck["config"])
     for section in ("train", "data", "genome_key", "in_shape", "n_classes"):
         _same(out, section, saved.get(section), config.get(section))
@@ -197,7 +211,10 @@ def _restore(out: Path, run: _Run, config: dict, dataset: Dataset) -> list[dict]
     rng = augmentation_rng(dataset.train)
     if rng is not None and ck.get("aug_rng"):
         rng.bit_generator.state = json.loads(ck["aug_rng"])
-    return list(ck["history"])
+    history = list(ck["history"])
+    if [h.get("epoch") if isinstance(h, dict) else None for h in history] != list(range(1, len(history) + 1)):
+        raise ValueError("history: expected one record per epoch 1, 2, ...")
+    return history
 
 
 def _same(out: Path, section: str, saved, now) -> None:
