@@ -233,7 +233,7 @@ def test_two_resumes_of_one_folder_at_once_one_runs_the_other_names_its_pid(made
 
 def test_a_genome_too_big_for_memory_is_refused_before_building_naming_the_limit(tmp_path):
     from msenas.genome import from_dict
-    from msenas.train.memory import MemoryLimitError, available_bytes, check_memory, needed_bytes
+    from msenas.memory import MemoryLimitError, available_bytes, check_memory, needed_bytes
 
     small, wide = from_dict(valid_genome()), from_dict(big_genomes()["wide"])
     assert available_bytes() > 0

@@ -17,6 +17,8 @@ from typing import ClassVar, Literal
 
 from msenas.config import Config, ConfigError
 
+LIMITS = {"T": 1024, "per_class": 10_000, "repeats": 100, "steps": 100_000, "batch_size": 100_000,
+          "calibration": 100_000}   # beyond any real use: a typo like T=1e8 is a config error, not a hung worker
 DEFAULT_PROXY = "rdm_k_loss_params"  # calibrated {RDM, probe loss after k steps, log params}: docs/fitness.md
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -60,6 +62,7 @@ class FitnessConfig(Config):
             raise FitnessConfigError(f"fitness.proxy: unknown proxy or composite {self.proxy!r}; known: {known}")
         for name in ("T", "per_class", "repeats", "steps", "batch_size"):
             self.need(getattr(self, name) >= 1, name, "must be a positive integer")
+            self.need(getattr(self, name) <= LIMITS[name], name, f"must be at most {LIMITS[name]}")
         self.need_name("readout", READOUTS)
         self.need_name("metric", RDM_METRICS)
         self.need_name("correlation", CORRELATIONS)
@@ -68,7 +71,8 @@ class FitnessConfig(Config):
         self.need(self.target == "labels" or Path(self.target).is_file(), "target",
                   "must be 'labels' or an existing .npy file")
         self.need(self.lr > 0, "lr", "must be a finite number > 0")
-        self.need(self.calibration >= 2, "calibration", "must be an integer >= 2")
+        self.need(2 <= self.calibration <= LIMITS["calibration"], "calibration",
+                  f"must be an integer in [2, {LIMITS['calibration']}]")
         self.need(0 < self.promote <= 1, "promote", "must be a number in (0, 1]")
         seen = set()
         for i, (name, w) in enumerate(self.weights):

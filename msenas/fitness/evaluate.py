@@ -26,6 +26,7 @@ from msenas.fitness.rdm import is_dead
 from msenas.fitness.record import Record, failed_record
 from msenas.fitness.sahd import SAHD_FLOOR
 from msenas.genome import Genome, validate
+from msenas.memory import check_memory
 from msenas.nn.cost import complexity
 from msenas.nn.monitor import SpikeMonitor
 from msenas.nn.network import build_network
@@ -60,13 +61,15 @@ def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, na
               device: torch.device) -> Record:
     validate(genome)
     specs = [PROXIES.get(n) for n in names]
+    few = any(s.fidelity == FEW_STEP for s in specs)
+    check_memory(genome, probe.in_shape, probe.n_classes, batch=max(len(probe.y), cfg.batch_size if few else 0),
+                 T=cfg.T, training=True, device=device, what="score")   # before building: a one-line failed record
     cost = complexity(genome, probe.in_shape, probe.n_classes, cfg.T)
     ctx = ProxyContext(probe.target, cfg.metric, cfg.correlation, cfg.readout, cost.params)
     runs = [_repeat(genome, key, r, probe, cfg, specs, ctx, device) for r in range(cfg.repeats)]
     raw = {n: _finite(float(np.mean([values[n] for values, _, _ in runs]))) for n in names}
     dead = any(d for _, _, d in runs)
     spikes = [s for _, s, _ in runs]
-    few = any(s.fidelity == FEW_STEP for s in specs)
     return Record(
         key=key, proxies=raw, dead=dead, error=None,
         spikes=float(np.mean([s["spikes"] for s in spikes])),

@@ -45,7 +45,7 @@ def probe_rdms(genome, fitness: Mapping, data: Mapping, seed: int) -> RdmView:
     from msenas.fitness.probe import make_probe
     from msenas.fitness.rdm import READOUTS, network_rdm, rdm_score
     from msenas.genome.io import key
-    from msenas.train.memory import check_memory
+    from msenas.memory import check_memory
 
     cfg = FitnessConfig.from_dict({**dict(fitness), "device": "cpu"})
     options = dict(data.get("options") or {})

@@ -28,6 +28,7 @@ READS = (1, 2)
 CURRENT = "checkpoint.json"
 PREVIOUS = "checkpoint.prev.json"
 CORRUPT = "checkpoint.corrupt.json"
+NEW = ".checkpoint.new.json"            # the next checkpoint, written in full before the rotation
 _TYPES = {"gen": int, "population": list, "hall_of_fame": list, "pareto": list, "logbook": list, "cache": dict,
           "np_rng": dict, "py_rng": list, "engine": (dict, type(None)), "evaluations": int, "asks": int,
           "inflight": list, "strategy": dict, "config": dict}
@@ -93,16 +94,21 @@ def _check_vectors(payload: dict) -> None:
 
 
 def save(run_dir: str | os.PathLike, state: SearchState) -> Path:
-    """Write the checkpoint atomically, keeping the previous one as checkpoint.prev.json."""
+    """Write the checkpoint atomically, keeping the previous one as checkpoint.prev.json.
+
+    The new text is written and synced first; only then are the files rotated, so a full disk leaves both
+    the current and the previous checkpoint as they were.
+    """
     run_dir = Path(run_dir)
-    text = encode(state)
-    current = run_dir / CURRENT
-    if current.exists():
-        try:
+    current, fresh = run_dir / CURRENT, run_dir / NEW
+    atomic_write_text(fresh, encode(state))
+    try:
+        if current.exists():
             os.replace(current, run_dir / PREVIOUS)
-        except OSError as e:
-            raise WriteError(f"cannot write {run_dir / PREVIOUS}: {e.strerror or e}") from None
-    return atomic_write_text(current, text)
+        os.replace(fresh, current)
+    except OSError as e:
+        raise WriteError(f"cannot write {current}: {e.strerror or e}") from None
+    return current
 
 
 def exists(run_dir: str | os.PathLike) -> bool:

@@ -43,7 +43,9 @@ class SearchInterrupted(KeyboardInterrupt):
 def new_run_dir(cfg: RunConfig, out: str | None = None) -> Path:
     """The folder of a fresh run (`out`, or OUT_DIR/NAME-DATE-TIME); it must be empty or absent."""
     path = Path(out) if out else Path(cfg.out_dir) / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if path.exists() and (not path.is_dir() or any(p.name != ".lock" for p in path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path}: exists and is not a folder; choose another --out")
+    if path.exists() and any(p.name != ".lock" for p in path.iterdir()):
         raise ConfigError(f"{path}: run folder already exists and is not empty; "
                           f"resume it with --resume {path} or choose another --out")
     return path
@@ -129,6 +131,7 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
             stack.callback(engine.close)
         if not resume:
             stack.enter_context(RunLock(run_dir, "msenas search"))
+            new_run_dir(cfg, str(run_dir))             # again, under the lock: two fresh runs into one --out
         if hasattr(engine, "describe"):
             print(f"msenas search: {engine.describe()}", file=sys.stderr)
         atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")

@@ -81,7 +81,7 @@ def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu", 
     """(model in eval mode, genome, config.json dict) of a result folder (refused when it cannot fit in memory)."""
     from msenas.genome import io as genome_io
     from msenas.nn.network import build_network
-    from msenas.train.memory import check_memory
+    from msenas.memory import check_memory
 
     out = result_folder(out_dir)
     config = read_json(out / CONFIG)

@@ -28,7 +28,7 @@ from msenas.genome import io as genome_io
 from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
-from msenas.train.memory import check_memory
+from msenas.memory import check_memory
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
 
