@@ -229,17 +229,35 @@ def ensemble_column(names: tuple[str, ...], sc: dict[str, np.ndarray], masks: di
     return comp
 
 
-def choose_ensemble(sc: dict[str, np.ndarray], y: np.ndarray, masks: dict[str, np.ndarray], top: int = 6,
+def choose_ensemble(sc: dict[str, np.ndarray] | list, y: np.ndarray | list, masks: dict | list, top: int = 6,
                     sizes: tuple[int, ...] = (2, 3)) -> tuple[str, ...]:
     """The ensemble (pre-registered rule, docs/fitness.md round 5): among the `top` single proxies by Kendall tau
-    on this (selection) set, the subset of `sizes` members whose equal-weight percentile mean has the highest tau;
-    ties go to fewer members, then to the alphabetically first."""
+    on the selection set, the subset of `sizes` members whose equal-weight percentile mean has the highest tau;
+    ties go to fewer members, then to the alphabetically first. Given lists (one entry per search space), tau is
+    the mean over the spaces, and only proxies scored in every space compete."""
     from itertools import combinations
 
-    singles = [n for n in sc if n != "params" and n.split("@")[0] not in COMPOSITES]
-    best = sorted(singles, key=lambda n: (-kendall(sc[n], y), n))[:top]
+    scs, ys, ms = (sc, y, masks) if isinstance(sc, list) else ([sc], [y], [masks])
+    names = set.intersection(*(set(s) for s in scs))
+    singles = [n for n in names if n != "params" and n.split("@")[0] not in COMPOSITES]
+    tau = lambda col: float(np.mean([kendall(col(s, m), t) for s, m, t in zip(scs, ms, ys)]))  # noqa: E731
+    best = sorted(singles, key=lambda n: (-tau(lambda s, m: s[n]), n))[:top]
     subsets = [c for k in sizes for c in combinations(sorted(best), k)]
-    return max(subsets, key=lambda c: (kendall(ensemble_column(c, sc, masks), y), -len(c), [-ord(ch) for ch in "+".join(c)]))
+    return max(subsets, key=lambda c: (tau(lambda s, m: ensemble_column(c, s, m)), -len(c),
+                                       [-ord(ch) for ch in "+".join(c)]))
+
+
+def scored(folder: Path, indices: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """(scores, mean test accuracy, dead masks) of the finished genomes of a benchmark folder (a subset of them)."""
+    setup = json.loads((folder / "setup.json").read_text())
+    results = [json.loads(p.read_text()) for p in sorted((folder / "genomes").glob("*.json"))]
+    seeds = [str(s) for s in setup["train_seeds"]]
+    fids = [BASE] + [f for f in setup.get("fidelities", []) if f != BASE]
+    results = [r for r in _subset(results, indices) if all(s in r.get("train", {}) for s in seeds)
+               and all(f in r.get("fidelities", {}) for f in fids if f != BASE)]
+    y = np.array([[r["train"][s]["test_acc"] for s in seeds] for r in results]).mean(axis=1)
+    base_name = f"{setup['steps']}x64"
+    return scores(results, fids, base_name), y, dead_masks(results, fids, base_name)
 
 
 def scores(results: list[dict], fidelities: list[str], base_name: str) -> dict[str, np.ndarray]:
@@ -366,13 +384,16 @@ def report(args: argparse.Namespace) -> None:
     """
     lines, analyses = [], {}
     subsets = [None] + ([f":{args.split}", f"{args.split}:"] if args.split else [])
+    picked = [scored(Path(f), f":{args.split}" if args.split else None) for f in args.folders]
+    joint = choose_ensemble(*map(list, zip(*[(sc, y, m) for sc, y, m in picked])))
+    lines += [f"Ensemble `{'+'.join(joint)}`: chosen by the round-5 rule on "
+              f"{'the selection sets (genomes below ' + str(args.split) + ')' if args.split else 'all genomes'} of "
+              f"{', '.join(Path(f).name for f in args.folders)} (mean tau over the spaces).", ""]
     for folder in map(Path, args.folders):
-        if args.split:      # the ensemble is chosen on the selection set and only shown on the others
-            runs = {f":{args.split}": analyse(folder, f":{args.split}")}
-            chosen = tuple(runs[f":{args.split}"]["ensemble"])
-            runs |= {sub or "all": analyse(folder, sub, chosen) for sub in (None, f"{args.split}:")}
+        if args.split:      # the ensemble is chosen on the selection set(s) and only shown on the others
+            runs = {sub or "all": analyse(folder, sub, joint) for sub in subsets}
         else:
-            runs = {"all": analyse(folder, None)}
+            runs = {"all": analyse(folder, None, joint)}
         a = runs["all"]
         analyses[folder.name] = runs
         atomic_write_text(folder / "analysis.json", json.dumps(runs, indent=1))
@@ -386,9 +407,7 @@ def report(args: argparse.Namespace) -> None:
             f"{a['acc_range'][0]:.3f}..{a['acc_range'][1]:.3f}; seed-to-seed Kendall tau "
             f"{'n/a' if a['repeatability_tau'] is None else format(a['repeatability_tau'], '+.2f')}. Few-step fidelities are named STEPSxBATCH.",
             "",
-            f"Ensemble `{'+'.join(a['ensemble'])}`: chosen on "
-            f"{'these genomes' if a['ensemble_chosen_here'] else f'the selection set (genomes below {args.split}) only'}.",
-            "",
+
             *_costs(a),
             *_table(a),
         ]

@@ -106,3 +106,12 @@ def test_the_ensemble_rule_picks_the_complementary_pair_among_the_top_singles():
     dead = np.zeros(60, bool)
     dead[:5] = True
     assert (rc.ensemble_column(chosen, sc, {"": dead})[:5] == -1).all()
+
+
+def test_a_joint_ensemble_is_chosen_by_the_mean_tau_over_the_spaces():
+    rng = np.random.default_rng(1)
+    ys = [rng.random(50), rng.random(50)]
+    # in space 0 proxy `a` is perfect and `b` noise; in space 1 the reverse: only a+b serves both
+    scs = [{"a": ys[0], "b": rng.random(50), "c": -ys[0]}, {"a": rng.random(50), "b": ys[1], "c": -ys[1]}]
+    masks = [{"": np.zeros(50, bool)}] * 2
+    assert rc.choose_ensemble(scs, ys, masks, top=3, sizes=(2,)) == ("a", "b")
