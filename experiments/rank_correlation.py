@@ -90,7 +90,13 @@ def _train_timed(g, ds, setup: dict, seed: int) -> dict:
             "cpu_seconds": time.process_time() - c0}
 
 
-IDENTITY = ("space", "seed", "dataset", "data_dir", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
+def bench_space(setup: dict):
+    """The search space of a benchmark: a preset, at another base width when `channels` is set (e.g. mse-nas at 8)."""
+    space = get_space(setup["space"])
+    return dataclasses.replace(space, channels=(setup["channels"],)) if setup.get("channels") else space
+
+
+IDENTITY = ("space", "channels", "seed", "dataset", "data_dir", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     (out / "genomes").mkdir(parents=True, exist_ok=True)
     options = _options(args.option)
-    setup = {"space": args.space, "seed": args.seed, "dataset": args.dataset, "data_dir": args.data_dir, "options": options,
+    setup = {"space": args.space, "channels": args.channels, "seed": args.seed, "dataset": args.dataset, "data_dir": args.data_dir, "options": options,
              "train_seeds": args.train_seeds, "epochs": args.epochs, "T": args.T, "steps": args.steps,
              "per_class": args.per_class, "lr": args.lr}
     saved = out / "setup.json"
@@ -114,7 +120,7 @@ def run(args: argparse.Namespace) -> None:
     atomic_write_text(saved, json.dumps(setup, indent=1))
     ds, cfg, probe = _bench(setup)
     rng = np.random.default_rng(args.seed)
-    genomes = [sample(get_space(args.space), rng) for _ in range(args.n)]
+    genomes = [sample(bench_space(setup), rng) for _ in range(args.n)]
     zero = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == ZERO_COST)
     few = tuple(n for n in PROXIES.names() if PROXIES.get(n).fidelity == FEW_STEP)
     evaluate_genome(genomes[0], probe, cfg, zero + few)           # warm-up: first-call costs stay out of the timings
@@ -439,6 +445,7 @@ def main() -> None:
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--space", default="fixed")
+    r.add_argument("--channels", type=int, default=None, help="base width instead of the preset's (mse-nas at 8)")
     r.add_argument("--n", type=int, default=30)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--dataset", default="digits")
