@@ -1,12 +1,22 @@
-"""Spiking neuron models (spikingjelly), by name: lif, plif, if."""
+"""Spiking neuron models (spikingjelly), by name: lif, plif, if.
+
+Each is a spikingjelly node (LIFNode, ParametricLIFNode, IFNode) whose CPU
+forwards, multi-step and single-step, run the fused kernel of
+msenas/nn/fused.py: same dynamics and surrogate gradient, one pass over memory
+instead of a Python loop of tensor ops per time step. Anything the kernel does
+not cover (CUDA, half precision, another surrogate, soft reset, a recorded
+voltage sequence) takes spikingjelly's own path.
+"""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+import torch
 from spikingjelly.activation_based import neuron, surrogate
 from torch import nn
 
+from msenas.nn import fused
 from msenas.registry import Registry
 
 
@@ -26,22 +36,63 @@ logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
 NEURONS: Registry = Registry("neuron model")
 
 
+class FusedNode:
+    """Mixin for a spikingjelly node: forwards on CPU through the fused kernel when it applies."""
+
+    kind = ""
+
+    def _dynamics(self) -> fused.Dynamics | None:
+        sg = self.surrogate_function
+        plain = (type(sg) is surrogate.ATan and sg.spiking and isinstance(sg.alpha, (int, float))
+                 and self.v_reset is not None and not self.store_v_seq and self._neuron_precision is None
+                 and getattr(self, "decay_input", True))
+        if not plain:
+            return None
+        return fused.Dynamics(self.kind, float(getattr(self, "tau", 0.0)), float(self.v_threshold),
+                              float(self.v_reset), bool(self.detach_reset), float(sg.alpha))
+
+    def multi_step_forward(self, x_seq: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        d = self._dynamics()
+        if args or kwargs or d is None or not fused.supported(x_seq):
+            return super().multi_step_forward(x_seq, *args, **kwargs)
+        v0 = self.materialize_states((x_seq,), (self.v,), "m")[0]             # [B,...]
+        s, self.v = fused.neuron_forward(d, x_seq, v0, getattr(self, "w", None))
+        return s                                                                # [T,B,...]
+
+    def single_step_forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        if args or kwargs or self._dynamics() is None or not fused.supported(x):
+            return super().single_step_forward(x, *args, **kwargs)
+        return self.multi_step_forward(x.unsqueeze(0))[0]
+
+
+class LIF(FusedNode, neuron.LIFNode):
+    kind = "lif"
+
+
+class PLIF(FusedNode, neuron.ParametricLIFNode):
+    kind = "plif"
+
+
+class IF(FusedNode, neuron.IFNode):
+    kind = "if"
+
+
 @NEURONS.register("lif")
 def _lif(p: NeuronParams, step_mode: str) -> nn.Module:
-    return neuron.LIFNode(tau=p.tau, v_threshold=p.v_threshold, v_reset=0.0,
-                          surrogate_function=surrogate.ATan(), detach_reset=p.detach_reset, step_mode=step_mode)
+    return LIF(tau=p.tau, v_threshold=p.v_threshold, v_reset=0.0,
+               surrogate_function=surrogate.ATan(), detach_reset=p.detach_reset, step_mode=step_mode)
 
 
 @NEURONS.register("plif")
 def _plif(p: NeuronParams, step_mode: str) -> nn.Module:
-    return neuron.ParametricLIFNode(init_tau=p.tau, v_threshold=p.v_threshold, v_reset=0.0,
-                                    surrogate_function=surrogate.ATan(), detach_reset=p.detach_reset, step_mode=step_mode)
+    return PLIF(init_tau=p.tau, v_threshold=p.v_threshold, v_reset=0.0,
+                surrogate_function=surrogate.ATan(), detach_reset=p.detach_reset, step_mode=step_mode)
 
 
 @NEURONS.register("if")
 def _if(p: NeuronParams, step_mode: str) -> nn.Module:
-    return neuron.IFNode(v_threshold=p.v_threshold, v_reset=0.0,
-                         surrogate_function=surrogate.ATan(), detach_reset=p.detach_reset, step_mode=step_mode)
+    return IF(v_threshold=p.v_threshold, v_reset=0.0,
+              surrogate_function=surrogate.ATan(), detach_reset=p.detach_reset, step_mode=step_mode)
 
 
 def make_neuron(name: str, params: NeuronParams = NeuronParams(), step_mode: str = "m") -> nn.Module:

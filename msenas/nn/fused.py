@@ -1,0 +1,119 @@
+"""Autograd around the fused CPU neuron kernels (msenas/nn/kernels.py).
+
+Forward: spikes [T, ...] and the final membrane potential from the input
+sequence [T, ...] and the initial potential [...] in one pass. Backward:
+spikingjelly's surrogate-gradient recursion (ATan, hard reset), recomputing
+the potentials from the saved input instead of storing them. Tensors keep
+their memory layout (channels-last included); only the time axis must be
+outermost.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+from dataclasses import dataclass
+
+import torch
+
+from msenas.nn import kernels
+
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+_PARALLEL_MIN = 1 << 15        # elements per call below which one thread is faster than a team
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """One neuron layer's constants: model, 1/k or k (LIF tau; PLIF takes sigmoid(w)), threshold, reset."""
+
+    kind: str              # "if" | "lif" | "plif"
+    tau: float
+    v_threshold: float
+    v_reset: float
+    detach_reset: bool
+    alpha: float           # ATan surrogate: g(x) = (alpha/2) / (1 + (pi/2 * alpha * x)^2)
+
+
+def supported(x: torch.Tensor) -> bool:
+    """Whether the fused kernel can run on this input (CPU float32/float64, library built)."""
+    return x.device.type == "cpu" and x.dtype in _SUFFIX and x.numel() > 0 and kernels.load() is not None
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Non-overlapping and dense in some dimension order (contiguous or channels-last)."""
+    expected = 1
+    for size, stride in sorted(((s, st) for s, st in zip(t.shape, t.stride()) if s != 1), key=lambda p: p[1]):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _time_major(x: torch.Tensor) -> torch.Tensor:
+    """x [T, ...] with T outermost in memory and each step dense; copies only when it is not."""
+    ok = _dense(x) and (x.shape[0] == 1 or x.stride(0) == x[0].numel())
+    return x if ok else x.contiguous()
+
+
+def _like(ref: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor | None:
+    """t laid out exactly as ref (a copy when the strides differ)."""
+    if t is None or t.stride() == ref.stride():
+        return t
+    return torch.empty_like(ref).copy_(t)
+
+
+def _ptr(t: torch.Tensor | None) -> ctypes.c_void_p | None:
+    return None if t is None else ctypes.c_void_p(t.data_ptr())
+
+
+def _threads(x: torch.Tensor) -> int:
+    return torch.get_num_threads() if x.numel() >= _PARALLEL_MIN else 1
+
+
+def _forward(d: Dynamics, k: float, x: torch.Tensor, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    s, vT = torch.empty_like(x), torch.empty_like(v0)       # [T,...], [...]
+    fn = getattr(kernels.load(), f"fwd_{kernels.KINDS[d.kind]}_{_SUFFIX[x.dtype]}")
+    fn(_ptr(x), _ptr(v0), _ptr(s), _ptr(vT), x.shape[0], v0.numel(), k, d.v_threshold, d.v_reset, _threads(x))
+    return s, vT
+
+
+def _backward(d: Dynamics, k: float, x, v0, gs, gvT) -> tuple[torch.Tensor, torch.Tensor, float]:
+    gx, gv0 = torch.empty_like(x), torch.empty_like(v0)
+    fn = getattr(kernels.load(), f"bwd_{kernels.KINDS[d.kind]}_{_SUFFIX[x.dtype]}")
+    gq = fn(_ptr(x), _ptr(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), x.shape[0], v0.numel(), k,
+            d.v_threshold, d.v_reset, math.pi / 2 * d.alpha, d.alpha / 2, int(d.detach_reset), _threads(x))
+    return gx, gv0, gq
+
+
+def _k(d: Dynamics, w: torch.Tensor | None) -> float:
+    return float(torch.sigmoid(w.detach().float())) if d.kind == "plif" else d.tau
+
+
+class _Neuron(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, v0, w, d: Dynamics):
+        k = _k(d, w)
+        ctx.d, ctx.k = d, k
+        ctx.save_for_backward(x, v0, w)
+        return _forward(d, k, x, v0)
+
+    @staticmethod
+    def backward(ctx, gs, gvT):
+        x, v0, w = ctx.saved_tensors
+        gs = torch.zeros_like(x) if gs is None else _like(x, gs)
+        gx, gv0, gq = _backward(ctx.d, ctx.k, x, v0, gs, _like(v0, gvT))
+        gw = None
+        if w is not None and ctx.needs_input_grad[2]:
+            q = torch.sigmoid(w.detach().float())
+            gw = (torch.tensor(gq, dtype=q.dtype) * q * (1 - q)).to(w.dtype)
+        return gx, gv0 if ctx.needs_input_grad[1] else None, gw, None
+
+
+def neuron_forward(d: Dynamics, x: torch.Tensor, v0: torch.Tensor,
+                   w: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spikes [T, ...] and final potential [...] of x [T, ...] from v0 [...]; w: PLIF's parameter."""
+    x = _time_major(x)
+    v0 = _like(x[0], v0.to(x.dtype))
+    tracked = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, v0, w))
+    if tracked:
+        return _Neuron.apply(x, v0, w, d)
+    return _forward(d, _k(d, w), x, v0)
