@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch.profiler import record_function
 
 from msenas.nn import kernels
 
@@ -23,10 +24,10 @@ _PARALLEL_MIN = 1 << 15        # elements per call below which one thread is fas
 
 @dataclass(frozen=True)
 class Dynamics:
-    """One neuron layer's constants: model, 1/k or k (LIF tau; PLIF takes sigmoid(w)), threshold, reset."""
+    """One neuron layer's constants (PLIF's 1/tau is sigmoid(w), passed with each call)."""
 
     kind: str              # "if" | "lif" | "plif"
-    tau: float
+    tau: float             # LIF only
     v_threshold: float
     v_reset: float
     detach_reset: bool
@@ -69,38 +70,47 @@ def _threads(x: torch.Tensor) -> int:
     return torch.get_num_threads() if x.numel() >= _PARALLEL_MIN else 1
 
 
-def _forward(d: Dynamics, k: float, x: torch.Tensor, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _charge(d: Dynamics, w: torch.Tensor | None) -> tuple[int, float]:
+    """(kernel charge mode, its constant k) of a layer; LIF multiplies by 1/tau when that is exact."""
+    if d.kind == "if":
+        return kernels.MODES["add"], 0.0
+    if d.kind == "plif":
+        return kernels.MODES["plif"], float(torch.sigmoid(w.detach().float()))   # spikingjelly: float32 q
+    if math.frexp(d.tau)[0] == 0.5:                     # tau = 2^n: x / tau and x * (1 / tau) round alike
+        return kernels.MODES["multiply"], 1.0 / d.tau
+    return kernels.MODES["divide"], d.tau
+
+
+def _forward(d: Dynamics, charge: tuple[int, float], x, v0) -> tuple[torch.Tensor, torch.Tensor]:
     s, vT = torch.empty_like(x), torch.empty_like(v0)       # [T,...], [...]
-    fn = getattr(kernels.load(), f"fwd_{kernels.KINDS[d.kind]}_{_SUFFIX[x.dtype]}")
-    fn(_ptr(x), _ptr(v0), _ptr(s), _ptr(vT), x.shape[0], v0.numel(), k, d.v_threshold, d.v_reset, _threads(x))
+    fn = getattr(kernels.load(), f"fwd_{charge[0]}_{_SUFFIX[x.dtype]}")
+    with record_function(f"msenas::{d.kind}_forward"):     # visible to the torch profiler
+        fn(_ptr(x), _ptr(v0), _ptr(s), _ptr(vT), x.shape[0], v0.numel(), charge[1], d.v_threshold, d.v_reset,
+           _threads(x))
     return s, vT
 
 
-def _backward(d: Dynamics, k: float, x, v0, gs, gvT) -> tuple[torch.Tensor, torch.Tensor, float]:
+def _backward(d: Dynamics, charge: tuple[int, float], x, v0, gs, gvT) -> tuple[torch.Tensor, torch.Tensor, float]:
     gx, gv0 = torch.empty_like(x), torch.empty_like(v0)
-    fn = getattr(kernels.load(), f"bwd_{kernels.KINDS[d.kind]}_{_SUFFIX[x.dtype]}")
-    gq = fn(_ptr(x), _ptr(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), x.shape[0], v0.numel(), k,
-            d.v_threshold, d.v_reset, math.pi / 2 * d.alpha, d.alpha / 2, int(d.detach_reset), _threads(x))
+    fn = getattr(kernels.load(), f"bwd_{charge[0]}_{_SUFFIX[x.dtype]}")
+    with record_function(f"msenas::{d.kind}_backward"):
+        gq = fn(_ptr(x), _ptr(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), x.shape[0], v0.numel(), charge[1],
+                d.v_threshold, d.v_reset, math.pi / 2 * d.alpha, d.alpha / 2, int(d.detach_reset), _threads(x))
     return gx, gv0, gq
-
-
-def _k(d: Dynamics, w: torch.Tensor | None) -> float:
-    return float(torch.sigmoid(w.detach().float())) if d.kind == "plif" else d.tau
 
 
 class _Neuron(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, v0, w, d: Dynamics):
-        k = _k(d, w)
-        ctx.d, ctx.k = d, k
+        ctx.d, ctx.charge = d, _charge(d, w)
         ctx.save_for_backward(x, v0, w)
-        return _forward(d, k, x, v0)
+        return _forward(d, ctx.charge, x, v0)
 
     @staticmethod
     def backward(ctx, gs, gvT):
         x, v0, w = ctx.saved_tensors
         gs = torch.zeros_like(x) if gs is None else _like(x, gs)
-        gx, gv0, gq = _backward(ctx.d, ctx.k, x, v0, gs, _like(v0, gvT))
+        gx, gv0, gq = _backward(ctx.d, ctx.charge, x, v0, gs, _like(v0, gvT))
         gw = None
         if w is not None and ctx.needs_input_grad[2]:
             q = torch.sigmoid(w.detach().float())
@@ -116,4 +126,4 @@ def neuron_forward(d: Dynamics, x: torch.Tensor, v0: torch.Tensor,
     tracked = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, v0, w))
     if tracked:
         return _Neuron.apply(x, v0, w, d)
-    return _forward(d, _k(d, w), x, v0)
+    return _forward(d, _charge(d, w), x, v0)

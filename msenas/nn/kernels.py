@@ -25,90 +25,99 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-KINDS = {"if": 0, "lif": 1, "plif": 2}   # charge: v + x | v + (x - (v - r)) / k | v + (x - (v - r)) * k
+MODES = {"add": 0, "divide": 1, "multiply": 2, "plif": 3}   # charge, see CHARGE below
 _C_SOURCE = r"""
 #include <stdint.h>
 #define CH 64
-#define CHARGE(KIND, K, v, x) ((KIND) == 0 ? (v) + (x) : (KIND) == 1 ? (v) + ((x) - ((v) - r)) / (K) \
+/* charge, by MODE: 0 = IF (v + x), 1 = LIF (v + (x - (v - r)) / k), 2 = v + (x - (v - r)) * k: LIF with
+   k = 1/tau when that is exact (a power-of-two tau: same bits, no division), 3 = the same for PLIF
+   (k = sigmoid(w)), whose backward also returns dL/dk */
+#define CHARGE(MODE, K, v, x) ((MODE) == 0 ? (v) + (x) : (MODE) == 1 ? (v) + ((x) - ((v) - r)) / (K)    \
                                                                    : (v) + ((x) - ((v) - r)) * (K))
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))   /* picked at load time */
+#else
+#define CLONES
+#endif
 
 /* s[t] = (h[t] >= th), v[t] = s ? r : h (spikingjelly: s * r + (1 - s) * h); vT = v[T-1] */
-#define FORWARD(T_, SUF, KIND)                                                                      \
-void fwd_##KIND##_##SUF(const T_ *x, const T_ *v0, T_ *s, T_ *vT, int64_t T, int64_t N,             \
-                        double kd, double thd, double rd, int nt) {                                 \
-  const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd;                                                    \
-  const int64_t nch = (N + CH - 1) / CH;                                                            \
-  _Pragma("omp parallel for num_threads(nt) schedule(static)")                                     \
-  for (int64_t c = 0; c < nch; c++) {                                                               \
-    const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                       \
-    T_ v[CH];                                                                                       \
-    for (int64_t i = 0; i < n; i++) v[i] = v0[i0 + i];                                              \
-    for (int64_t t = 0; t < T; t++) {                                                               \
-      const T_ *xt = x + t * N + i0;                                                                \
-      T_ *st = s + t * N + i0;                                                                      \
-      for (int64_t i = 0; i < n; i++) {                                                             \
-        const T_ h = CHARGE(KIND, k, v[i], xt[i]);                                                     \
-        const T_ sp = h >= th ? (T_)1 : (T_)0;                                                      \
-        st[i] = sp;                                                                                 \
-        v[i] = sp * r + ((T_)1 - sp) * h;                                                           \
-      }                                                                                             \
-    }                                                                                               \
-    for (int64_t i = 0; i < n; i++) vT[i0 + i] = v[i];                                              \
-  }                                                                                                 \
+#define FORWARD(T_, SUF, MODE)                                                                          \
+CLONES void fwd_##MODE##_##SUF(const T_ *x, const T_ *v0, T_ *s, T_ *vT, int64_t T, int64_t N,          \
+                        double kd, double thd, double rd, int nt) {                                     \
+  const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd;                                                        \
+  const int64_t nch = (N + CH - 1) / CH;                                                                \
+  _Pragma("omp parallel for num_threads(nt) schedule(static)")                                          \
+  for (int64_t c = 0; c < nch; c++) {                                                                   \
+    const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                           \
+    T_ v[CH];                                                                                           \
+    for (int64_t i = 0; i < n; i++) v[i] = v0[i0 + i];                                                  \
+    for (int64_t t = 0; t < T; t++) {                                                                   \
+      const T_ *xt = x + t * N + i0;                                                                    \
+      T_ *st = s + t * N + i0;                                                                          \
+      for (int64_t i = 0; i < n; i++) {                                                                 \
+        const T_ h = CHARGE(MODE, k, v[i], xt[i]);                                                      \
+        const T_ sp = h >= th ? (T_)1 : (T_)0;                                                          \
+        st[i] = sp;                                                                                     \
+        v[i] = sp * r + ((T_)1 - sp) * h;                                                               \
+      }                                                                                                 \
+    }                                                                                                   \
+    for (int64_t i = 0; i < n; i++) vT[i0 + i] = v[i];                                                  \
+  }                                                                                                     \
 }
 
-/* Recomputes h from x and v0, then runs spikingjelly's backward from t = T-1 down to 0;
-   gvT may be NULL; returns sum(gh[t] * (x[t] - (v[t-1] - r))), the PLIF tau gradient before sigmoid'. */
-#define BACKWARD(T_, SUF, KIND)                                                                     \
-double bwd_##KIND##_##SUF(const T_ *x, const T_ *v0, const T_ *gs, const T_ *gvT, T_ *gx, T_ *gv0,  \
-                          int64_t T, int64_t N, double kd, double thd, double rd, double pa,        \
-                          double ha, int detach, int nt) {                                          \
-  const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd, za = (T_)pa, sa = (T_)ha;                          \
-  const int64_t nch = (N + CH - 1) / CH;                                                            \
-  double gq = 0.0;                                                                                  \
-  _Pragma("omp parallel for num_threads(nt) schedule(static) reduction(+:gq)")                     \
-  for (int64_t c = 0; c < nch; c++) {                                                               \
-    const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                       \
-    T_ v[CH], carry[CH], hb[T * CH];                                                                \
-    for (int64_t i = 0; i < n; i++) v[i] = v0[i0 + i];                                              \
-    for (int64_t t = 0; t < T; t++) {                                                               \
-      const T_ *xt = x + t * N + i0;                                                                \
-      for (int64_t i = 0; i < n; i++) {                                                             \
-        const T_ h = CHARGE(KIND, k, v[i], xt[i]);                                                     \
-        const T_ sp = h >= th ? (T_)1 : (T_)0;                                                      \
-        hb[t * CH + i] = h;                                                                         \
-        v[i] = sp * r + ((T_)1 - sp) * h;                                                           \
-      }                                                                                             \
-    }                                                                                               \
-    for (int64_t i = 0; i < n; i++) carry[i] = gvT ? gvT[i0 + i] : (T_)0;                           \
-    for (int64_t t = T - 1; t >= 0; t--) {                                                          \
-      const T_ *gst = gs + t * N + i0, *xt = x + t * N + i0;                                        \
-      T_ *gxt = gx + t * N + i0;                                                                    \
-      for (int64_t i = 0; i < n; i++) {                                                             \
-        const T_ h = hb[t * CH + i], z = (h - th) * za, sg = sa / ((T_)1 + z * z);                  \
-        T_ rg = (T_)1 - (h >= th ? (T_)1 : (T_)0);                                                  \
-        if (!detach) rg = rg + (r - h) * sg;                                                        \
-        const T_ gh = gst[i] * sg + carry[i] * rg;                                                  \
-        if (KIND == 0) { gxt[i] = gh; carry[i] = gh; }                                              \
-        else if (KIND == 1) { gxt[i] = gh / k; carry[i] = gh - gh / k; }                            \
-        else {                                                                                      \
-          const T_ hp = t > 0 ? hb[(t - 1) * CH + i] : (T_)0;                                       \
-          const T_ vp = t > 0 ? (hp >= th ? r : hp) : v0[i0 + i];                                   \
-          gxt[i] = gh * k; carry[i] = gh - gh * k;                                                  \
-          gq += (double)(gh * (xt[i] - (vp - r)));                                                  \
-        }                                                                                           \
-      }                                                                                             \
-    }                                                                                               \
-    for (int64_t i = 0; i < n; i++) gv0[i0 + i] = carry[i];                                         \
-  }                                                                                                 \
-  return gq;                                                                                        \
+/* Recomputes h from x and v0, then runs spikingjelly's backward from t = T-1 down to 0; gvT may be
+   NULL; MODE 3 returns sum(gh[t] * (x[t] - (v[t-1] - r))): PLIF's dL/dk (before sigmoid'). */
+#define BACKWARD(T_, SUF, MODE)                                                                         \
+CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, const T_ *gs, const T_ *gvT, T_ *gx, T_ *gv0,\
+                          int64_t T, int64_t N, double kd, double thd, double rd, double pa,            \
+                          double ha, int detach, int nt) {                                              \
+  const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd, za = (T_)pa, sa = (T_)ha;                              \
+  const int64_t nch = (N + CH - 1) / CH;                                                                \
+  double gq = 0.0;                                                                                      \
+  _Pragma("omp parallel for num_threads(nt) schedule(static) reduction(+:gq)")                          \
+  for (int64_t c = 0; c < nch; c++) {                                                                   \
+    const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                           \
+    T_ v[CH], carry[CH], hb[T * CH];                                                                    \
+    for (int64_t i = 0; i < n; i++) v[i] = v0[i0 + i];                                                  \
+    for (int64_t t = 0; t < T; t++) {                                                                   \
+      const T_ *xt = x + t * N + i0;                                                                    \
+      for (int64_t i = 0; i < n; i++) {                                                                 \
+        const T_ h = CHARGE(MODE, k, v[i], xt[i]);                                                      \
+        const T_ sp = h >= th ? (T_)1 : (T_)0;                                                          \
+        hb[t * CH + i] = h;                                                                             \
+        v[i] = sp * r + ((T_)1 - sp) * h;                                                               \
+      }                                                                                                 \
+    }                                                                                                   \
+    for (int64_t i = 0; i < n; i++) carry[i] = gvT ? gvT[i0 + i] : (T_)0;                               \
+    for (int64_t t = T - 1; t >= 0; t--) {                                                              \
+      const T_ *gst = gs + t * N + i0, *xt = x + t * N + i0;                                            \
+      T_ *gxt = gx + t * N + i0;                                                                        \
+      for (int64_t i = 0; i < n; i++) {                                                                 \
+        const T_ h = hb[t * CH + i], z = (h - th) * za, sg = sa / ((T_)1 + z * z);                      \
+        T_ rg = (T_)1 - (h >= th ? (T_)1 : (T_)0);                                                      \
+        if (!detach) rg = rg + (r - h) * sg;                                                            \
+        const T_ gh = gst[i] * sg + carry[i] * rg;                                                      \
+        if (MODE == 0) { gxt[i] = gh; carry[i] = gh; }                                                  \
+        else if (MODE == 1) { gxt[i] = gh / k; carry[i] = gh - gh / k; }                                \
+        else { gxt[i] = gh * k; carry[i] = gh - gh * k; }                                               \
+        if (MODE == 3) {                                                                                \
+          const T_ hp = t > 0 ? hb[(t - 1) * CH + i] : (T_)0;                                           \
+          const T_ vp = t > 0 ? (hp >= th ? r : hp) : v0[i0 + i];                                       \
+          gq += (double)(gh * (xt[i] - (vp - r)));                                                      \
+        }                                                                                               \
+      }                                                                                                 \
+    }                                                                                                   \
+    for (int64_t i = 0; i < n; i++) gv0[i0 + i] = carry[i];                                             \
+  }                                                                                                     \
+  return gq;                                                                                            \
 }
 
-#define ALL(KIND) FORWARD(float, f32, KIND) FORWARD(double, f64, KIND) \
-                  BACKWARD(float, f32, KIND) BACKWARD(double, f64, KIND)
+#define ALL(MODE) FORWARD(float, f32, MODE) FORWARD(double, f64, MODE)                                  \
+                  BACKWARD(float, f32, MODE) BACKWARD(double, f64, MODE)
 ALL(0)
 ALL(1)
 ALL(2)
+ALL(3)
 """
 # -ffp-contract=off: no fused multiply-add, so every rounding matches torch's separate ops;
 # -fno-trapping-math lets the compiler vectorize the compare-and-select (results unchanged).
@@ -138,7 +147,7 @@ def _compile(out: Path, openmp: bool) -> None:
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     p, i64, d, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
-    for kind in KINDS.values():
+    for kind in MODES.values():
         for suf in ("f32", "f64"):
             f = getattr(lib, f"fwd_{kind}_{suf}")
             f.argtypes, f.restype = [p, p, p, p, i64, i64, d, d, d, i], None

@@ -3,6 +3,12 @@
 Network input [T,B,C,H,W] (or [B,C,H,W], repeated T times: direct encoding),
 output logits [T,B,classes]. Delay-1 motif edges deliver the previous time
 step's value of their source node (zero at t = 0).
+
+Speed (docs/benchmarks.md, "Simulation speed"): conv weights are kept
+channels-last, so every [T*B,C,H,W] map is channels-last (faster convolutions,
+pooling and BatchNorm on CPU); neurons run their whole T loop in one fused
+kernel (msenas/nn/fused.py); stepwise motifs write into a preallocated
+[T,...] output.
 """
 from __future__ import annotations
 
@@ -18,6 +24,35 @@ from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
 
 
+def add_all(xs: list[torch.Tensor]) -> torch.Tensor:
+    """xs[0] + xs[1] + ... left to right; no `0 + xs[0]` copy as with sum()."""
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+def pool_to(s: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Adaptive average pooling of [N,C,H,W] to size; a plain k x k average pool when k divides both sides."""
+    kh, kw = s.shape[-2] // size[0], s.shape[-1] // size[1]
+    if (kh * size[0], kw * size[1]) == tuple(s.shape[-2:]):
+        return F.avg_pool2d(s, (kh, kw))                     # same windows, same sums / (kh * kw)
+    return F.adaptive_avg_pool2d(s, size)
+
+
+def cat_channels(xs: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate [T,B,C_i,H,W] maps along C, keeping channels-last steps channels-last."""
+    return torch.cat([x.flatten(0, 1) for x in xs], dim=1).unflatten(0, xs[0].shape[:2])
+
+
+def empty_steps(y: torch.Tensor, T: int) -> torch.Tensor:
+    """An empty [T, *y.shape] whose every step has y's memory layout (channels-last or contiguous)."""
+    cl = y.dim() == 4 and not y.is_contiguous() and y.is_contiguous(memory_format=torch.channels_last)
+    fmt = torch.channels_last if cl else torch.contiguous_format
+    flat = torch.empty((T * y.shape[0], *y.shape[1:]), dtype=y.dtype, device=y.device, memory_format=fmt)
+    return flat.unflatten(0, (T, y.shape[0]))
+
+
 class Preprocess(nn.Module):
     """LIF -> adaptive avg pool to the cell's resolution -> conv1x1 -> BN (multi-step)."""
 
@@ -31,8 +66,7 @@ class Preprocess(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.neuron(x)                                   # [T,B,Cs,Hs,Ws] spikes
         if s.shape[-2:] != self.size:
-            T = s.shape[0]
-            s = F.adaptive_avg_pool2d(s.flatten(0, 1), self.size).unflatten(0, (T, -1))
+            s = pool_to(s.flatten(0, 1), self.size).unflatten(0, s.shape[:2])
         return self.bn(self.conv(s))                         # [T,B,Cd,H,W]
 
 
@@ -51,27 +85,29 @@ class MotifModule(nn.Module):
         m = self.motif
         nodes = list(inputs) + [None] * m.n_nodes
         for n in range(m.n_inputs, m.n_inputs + m.n_nodes):     # index order is a topological order
-            acc = 0
+            acc = None
             for e, op in zip(m.edges, self.ops):
-                if e.dst != n:
+                src = nodes if e.delay == 0 else prev            # delay 1: node value at t-1 (none at t = 0)
+                if e.dst != n or op.zero or src is None:
                     continue
-                if e.delay == 0:
-                    acc = acc + op(nodes[e.src])
-                elif prev is not None:                           # delay 1: node value at t-1
-                    acc = acc + op(prev[e.src])
-            nodes[n] = acc
+                y = op.unsigned(src[e.src])                      # acc + sign * y, as acc + op(x) did
+                acc = (y if op.sign > 0 else -y) if acc is None else (acc + y if op.sign > 0 else acc - y)
+            nodes[n] = acc if acc is not None else torch.zeros_like(inputs[0])
         return nodes
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         if not self.stepwise:
             nodes = self._nodes(inputs, None)
-            return sum(nodes[n] for n in self.sinks)
-        outs, prev = [], None
-        for t in range(inputs[0].shape[0]):
-            nodes = self._nodes([x[t] for x in inputs], prev)
-            outs.append(sum(nodes[n] for n in self.sinks))
+            return add_all([nodes[n] for n in self.sinks])
+        steps = [x.unbind(0) for x in inputs]                    # views [B,C,H,W]; one stack in backward
+        T, out, prev = inputs[0].shape[0], None, None
+        for t in range(T):
+            nodes = self._nodes([x[t] for x in steps], prev)
+            y = add_all([nodes[n] for n in self.sinks])          # [B,C,H,W]
+            out = empty_steps(y, T) if out is None else out      # [T,B,C,H,W], steps laid out like y
+            out[t] = y
             prev = nodes
-        return torch.stack(outs)                                 # [T,B,C,H,W]
+        return out
 
 
 class CellModule(nn.Module):
@@ -94,14 +130,10 @@ class CellModule(nn.Module):
 
     def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
         xs = [p(s) for p, s in zip(self.pre, states)]            # each [T,B,C,H,W]
-        outs = []
-        for m in self.motifs:
-            if m.motif.n_inputs == 1:
-                outs.append(m([sum(xs)]))
-            else:                                                # DARTS-style: (older states, newest state)
-                older = sum(xs[:-1]) if len(xs) > 1 else xs[-1]
-                outs.append(m([older, xs[-1]]))
-        out = self.project(torch.cat(outs, dim=2)) if self.concat else sum(outs)
+        total = add_all(xs) if any(m.motif.n_inputs == 1 for m in self.motifs) else None
+        older = add_all(xs[:-1]) if len(xs) > 1 else xs[-1]      # DARTS-style: (older states, newest state)
+        outs = [m([total] if m.motif.n_inputs == 1 else [older, xs[-1]]) for m in self.motifs]
+        out = self.project(cat_channels(outs)) if self.concat else add_all(outs)
         return self.attention(out)
 
 
@@ -121,6 +153,7 @@ class Network(nn.Module):
             for i, (c, reads) in enumerate(zip(genome.cells, genome.inputs)))
         self.head_neuron = make_neuron("lif", neuron)
         self.classifier = nn.Linear(states[-1].channels, n_classes)
+        self.to(memory_format=torch.channels_last)               # conv weights; maps follow (module docstring)
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits [T,B,K] and every cell's output [T,B,C,H,W]; state is reset first."""

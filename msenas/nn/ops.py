@@ -63,10 +63,14 @@ class SpikingOp(nn.Module):
         self.neuron = make_neuron(op.neuron, neuron, step_mode) if kind.has_neuron else nn.Identity()
         self.body = kind.build(channels, op.kernel, step_mode)
 
+    def unsigned(self, x: torch.Tensor) -> torch.Tensor:
+        """body(neuron(x)) without the sign (motifs fold the sign into their sums)."""
+        return self.body(self.neuron(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.zero:
             return torch.zeros_like(x)
-        y = self.body(self.neuron(x))
+        y = self.unsigned(x)
         return y if self.sign > 0 else -y
 
 

@@ -1,0 +1,257 @@
+"""Fast simulation equals the plain one: spikes, logits and gradients against a reference that runs
+spikingjelly's own neurons through the pre-issue-17 forward (per-step lists, torch.stack, sum(),
+contiguous maps) on the same modules and weights, for random genomes of every space."""
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional, neuron
+from spikingjelly.activation_based.neuron import BaseNode
+
+from msenas.genome import Op, get_space, instantiate, sample
+from msenas.genome.types import Cell, Genome
+from msenas.nn import fused, kernels
+from msenas.nn.neurons import IF, LIF, PLIF, NeuronParams, make_neuron
+from msenas.nn.network import MotifModule, Preprocess, build_network
+
+SJ = {LIF: neuron.LIFNode, PLIF: neuron.ParametricLIFNode, IF: neuron.IFNode}
+
+
+def _sj(name: str, step_mode: str) -> BaseNode:
+    """The same neuron as make_neuron(name), as a plain spikingjelly node (the oracle)."""
+    node = make_neuron(name, NeuronParams(), step_mode)
+    node.__class__ = SJ[type(node)]
+    return node
+
+
+# ---- the reference forward: the network code before issue 17, on spikingjelly's neurons ----
+
+def _ref_motif(m: MotifModule, inputs):
+    def nodes_at(xs, prev):
+        nodes = list(xs) + [None] * m.motif.n_nodes
+        for n in range(m.motif.n_inputs, m.motif.n_inputs + m.motif.n_nodes):
+            acc = 0
+            for e, op in zip(m.motif.edges, m.ops):
+                if e.dst != n:
+                    continue
+                if e.delay == 0:
+                    acc = acc + op(nodes[e.src])
+                elif prev is not None:
+                    acc = acc + op(prev[e.src])
+            nodes[n] = acc
+        return nodes
+
+    if not m.stepwise:
+        nodes = nodes_at(inputs, None)
+        return sum(nodes[n] for n in m.sinks)
+    outs, prev = [], None
+    for t in range(inputs[0].shape[0]):
+        nodes = nodes_at([x[t] for x in inputs], prev)
+        outs.append(sum(nodes[n] for n in m.sinks))
+        prev = nodes
+    return torch.stack(outs)
+
+
+def _ref_pre(p, x):
+    if not isinstance(p, Preprocess):
+        return x
+    s = p.neuron(x)
+    if s.shape[-2:] != p.size:
+        T = s.shape[0]
+        s = F.adaptive_avg_pool2d(s.flatten(0, 1), p.size).unflatten(0, (T, -1))
+    return p.bn(p.conv(s))
+
+
+def _ref_cell(cell, states):
+    xs = [_ref_pre(p, s) for p, s in zip(cell.pre, states)]
+    outs = []
+    for m in cell.motifs:
+        if m.motif.n_inputs == 1:
+            outs.append(_ref_motif(m, [sum(xs)]))
+        else:
+            older = sum(xs[:-1]) if len(xs) > 1 else xs[-1]
+            outs.append(_ref_motif(m, [older, xs[-1]]))
+    out = cell.project(torch.cat(outs, dim=2)) if cell.concat else sum(outs)
+    return cell.attention(out)
+
+
+def reference(net):
+    """A deep copy of net whose forward is the plain one: spikingjelly neurons, contiguous maps."""
+    ref = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    for mod in ref.modules():
+        if type(mod) in SJ:
+            mod.__class__ = SJ[type(mod)]
+
+    def forward(x):
+        functional.reset_net(ref)
+        if x.dim() == 4:
+            x = x.unsqueeze(0).repeat(ref.T, 1, 1, 1, 1)
+        states = [ref.stem(x)]
+        for cell, reads in zip(ref.cells, ref.genome.inputs):
+            states.append(_ref_cell(cell, [states[s] for s in reads]))
+        return ref.classifier(ref.head_neuron(states[-1]).mean(dim=(3, 4))), states[1:]
+
+    ref.forward_features = forward
+    return ref
+
+
+# ---- comparison ----
+
+def _spikes(net):
+    """Forward hooks recording every neuron module's outputs, in call order."""
+    seen = []
+    handles = [m.register_forward_hook(lambda _m, _i, o, name=name: seen.append((name, o.detach())))
+               for name, m in net.named_modules() if isinstance(m, BaseNode)]
+    return seen, handles
+
+
+def run(net, x, weights):
+    """(logits, cell states, spikes per neuron call, grads by parameter name, input grad) of one pass."""
+    x = x.clone().requires_grad_()
+    seen, handles = _spikes(net)
+    logits, states = net.forward_features(x)
+    loss = (logits * weights[0]).sum() + sum((s * w).sum() for s, w in zip(states, weights[1:]))
+    loss.backward()
+    for h in handles:
+        h.remove()
+    grads = {n: p.grad for n, p in net.named_parameters() if p.grad is not None}
+    return logits.detach(), [s.detach() for s in states], seen, grads, x.grad
+
+
+def assert_same(net, x, atol, grad_tol=1e-5):
+    """The fast network and its reference agree: spikes exactly, maps to atol, gradients to grad_tol
+    (relative; spikingjelly's PLIF computes in float32 even on float64 input, so not tighter)."""
+    torch.manual_seed(7)
+    ref = reference(net)
+    with torch.no_grad():
+        _, shapes = ref.forward_features(x)
+    weights = [torch.randn(net.T, x.shape[-4] if x.dim() == 5 else x.shape[0], net.n_classes, dtype=x.dtype)]
+    weights += [torch.randn(s.shape, dtype=x.dtype) for s in shapes]
+    a, b = run(net, x, weights), run(ref, x, weights)
+    assert torch.allclose(a[0], b[0], atol=atol, rtol=0)
+    for sa, sb in zip(a[1], b[1]):
+        assert torch.allclose(sa, sb, atol=atol, rtol=0)
+    assert [n for n, _ in a[2]] == [n for n, _ in b[2]]                 # same neurons, same calls
+    for (name, sa), (_, sb) in zip(a[2], b[2]):
+        assert torch.equal(sa, sb), name
+    assert a[3].keys() == b[3].keys()
+    for name in a[3]:
+        assert torch.allclose(a[3][name], b[3][name], atol=grad_tol * 1e-2, rtol=grad_tol), name
+    assert torch.allclose(a[4], b[4], atol=grad_tol * 1e-2, rtol=grad_tol)
+
+
+SPACES = [("tiny", (1, 8, 8), {}), ("fixed", (2, 8, 8), {}), ("mse-nas", (3, 16, 16), {"channels": 4})]
+
+
+@pytest.mark.parametrize("space,shape,changes", SPACES)
+def test_random_genomes_match_the_plain_simulation_in_float64(space, shape, changes):
+    rng = np.random.default_rng(17)
+    for i in range(4 if space != "mse-nas" else 2):
+        g = dataclasses.replace(sample(get_space(space), rng), **changes)
+        torch.manual_seed(i)
+        net = build_network(g, shape, 5, T=3).double().train()
+        assert_same(net, torch.rand(3, 2, *shape, dtype=torch.float64), atol=1e-9)
+
+
+# ---- the neurons alone (float32, the path every run takes) ----
+
+@pytest.mark.parametrize("name", ["lif", "plif", "if"])
+@pytest.mark.parametrize("step_mode", ["m", "s"])
+def test_fused_neuron_equals_spikingjelly_node(name, step_mode):
+    torch.manual_seed(0)
+    ours, ref = make_neuron(name, NeuronParams(), step_mode), _sj(name, step_mode)
+    if name == "plif":
+        with torch.no_grad():
+            ours.w.fill_(0.3), ref.w.fill_(0.3)
+    x = (torch.randn(5, 3, 4, 6, 6) * 0.8 + 0.3).contiguous(memory_format=torch.channels_last_3d)
+    g = torch.randn(5, 3, 4, 6, 6)
+    outs = []
+    for node in (ours, ref):
+        xi = x.clone().requires_grad_()
+        y = node(xi) if step_mode == "m" else torch.stack([node(xi[t]) for t in range(5)])
+        (y * g).sum().backward()
+        outs.append((y.detach(), xi.grad, node.v.detach(), node.w.grad if name == "plif" else None))
+    (ya, ga, va, wa), (yb, gb, vb, wb) = outs
+    assert torch.equal(ya, yb) and 0 < ya.mean() < 1
+    assert torch.allclose(ga, gb, atol=1e-6) and torch.allclose(va, vb, atol=1e-6)
+    if name == "plif":
+        assert torch.allclose(wa, wb, rtol=1e-4)
+
+
+def test_fused_kernel_is_built_and_used_on_cpu():
+    assert kernels.load() is not None
+    assert fused.supported(torch.zeros(2, 3))
+    y = make_neuron("lif")(torch.rand(4, 2, 3, requires_grad=True))
+    assert type(y.grad_fn).__name__ == "_NeuronBackward"
+
+
+def test_non_default_dynamics_fall_back_to_spikingjelly():
+    from spikingjelly.activation_based import surrogate
+
+    node = make_neuron("lif")
+    node.surrogate_function = surrogate.Sigmoid()
+    ref = _sj("lif", "m")
+    ref.surrogate_function = surrogate.Sigmoid()
+    x = torch.randn(4, 3, 5, requires_grad=True)
+    y = node(x)
+    assert type(y.grad_fn).__name__ != "_NeuronBackward"
+    assert torch.equal(y, ref(x))
+
+
+# ---- explicit genomes: feedback, concat, attention, all neuron models ----
+
+def _cell(*motifs, integration="sum"):
+    return Cell(tuple(motifs), integration)
+
+
+def test_feedback_concat_and_every_neuron_match_the_plain_simulation():
+    fb = instantiate("feedback", 2, [Op("conv3x3", 1, "plif"), Op("avgpool3x3", -1, "if"), Op("conv1x1", -1, "lif")])
+    darts = instantiate("darts", 2, [Op("identity", 1, "if"), Op("maxpool3x3", -1, "plif"), Op("conv5x5", 1, "lif"),
+                                     Op("zero")], [0, 1, 0, 2])
+    chain = instantiate("chain", 2, [Op("conv3x3", -1, "if"), Op("identity", 1, "plif")])
+    g = Genome(cells=(_cell(fb, darts, integration="concat"), _cell(chain, fb), _cell(darts, chain, integration="concat")),
+               inputs=((0,), (0, 1), (1, 2)), reductions=(1,), channels=4, stem_multiplier=2)
+    assert any(e.delay for e in fb.edges)
+    for attention in ("none", "eca", "cbam+temporal"):
+        torch.manual_seed(1)
+        net = build_network(dataclasses.replace(g, attention=attention), (2, 12, 12), 4, T=4).double()
+        assert_same(net, torch.rand(4, 3, 2, 12, 12, dtype=torch.float64), atol=1e-9)
+
+
+def test_float32_network_matches_the_plain_simulation_closely():
+    g = sample(get_space("fixed"), np.random.default_rng(5))
+    torch.manual_seed(0)
+    net = build_network(g, (1, 8, 8), 10, T=4)
+    x = torch.rand(4, 2, 1, 8, 8)
+    with torch.no_grad():
+        a, ref = net(x), reference(net)
+        b, _ = ref.forward_features(x)
+    assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_supernet_matches_its_plain_version():
+    from msenas.darts import DartsConfig, Supernet
+
+    cfg = DartsConfig(n_cells=3, channels=4, n_nodes=2, attention="eca").validate()
+    torch.manual_seed(0)
+    sup = Supernet(cfg, (1, 8, 8), 10).double()
+    ref = copy.deepcopy(sup).to(memory_format=torch.contiguous_format)
+    for mod in ref.modules():
+        if type(mod) in SJ:
+            mod.__class__ = SJ[type(mod)]
+    x = torch.rand(2, 1, 8, 8, dtype=torch.float64)
+    outs = []
+    for net in (sup, ref):
+        seen, handles = _spikes(net)
+        y = net(x)
+        y.square().sum().backward()
+        outs.append((y.detach(), seen, {n: p.grad for n, p in net.named_parameters() if p.grad is not None}))
+        for h in handles:
+            h.remove()
+    (ya, sa, ga), (yb, sb, gb) = outs
+    assert torch.allclose(ya, yb, atol=1e-9)
+    assert len(sa) == len(sb) and all(torch.equal(p[1], q[1]) for p, q in zip(sa, sb))
+    assert ga.keys() == gb.keys() and all(torch.allclose(ga[n], gb[n], atol=1e-9) for n in ga)
