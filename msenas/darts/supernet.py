@@ -27,6 +27,7 @@ from msenas.genome.templates import instantiate
 from msenas.genome.types import Cell, Genome, Motif, Op, validate
 from msenas.nn.attention import make_attention
 from msenas.nn.cost import StateShape, needs_preprocess, plan
+from msenas.nn.memory import keep_freed_memory
 from msenas.nn.network import Preprocess, add_all
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
@@ -108,6 +109,7 @@ class Supernet(nn.Module):
         self.alphas_normal = nn.Parameter(1e-3 * torch.randn(shape, generator=gen))
         self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(shape, generator=gen))
         self.to(memory_format=torch.channels_last)               # as build_network: channels-last conv maps
+        keep_freed_memory()                                       # as build_network
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """The architecture weights (alphas): [normal, reduce], each [n_edges, n_ops]."""

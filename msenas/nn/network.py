@@ -7,8 +7,8 @@ step's value of their source node (zero at t = 0).
 Speed (docs/benchmarks.md, "Simulation speed"): conv weights are kept
 channels-last, so every [T*B,C,H,W] map is channels-last (faster convolutions,
 pooling and BatchNorm on CPU); neurons run their whole T loop in one fused
-kernel (msenas/nn/fused.py); stepwise motifs write into a preallocated
-[T,...] output.
+kernel (msenas/nn/fused.py); stepwise motifs split their inputs into views
+and join their outputs with one cat (no per-step copies, forward or backward).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from torch import nn
 from msenas.genome.types import Cell, Genome, Motif, validate
 from msenas.nn.attention import make_attention
 from msenas.nn.cost import StateShape, needs_preprocess, plan
+from msenas.nn.memory import keep_freed_memory
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
 
@@ -43,14 +44,6 @@ def pool_to(s: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def cat_channels(xs: list[torch.Tensor]) -> torch.Tensor:
     """Concatenate [T,B,C_i,H,W] maps along C, keeping channels-last steps channels-last."""
     return torch.cat([x.flatten(0, 1) for x in xs], dim=1).unflatten(0, xs[0].shape[:2])
-
-
-def empty_steps(y: torch.Tensor, T: int) -> torch.Tensor:
-    """An empty [T, *y.shape] whose every step has y's memory layout (channels-last or contiguous)."""
-    cl = y.dim() == 4 and not y.is_contiguous() and y.is_contiguous(memory_format=torch.channels_last)
-    fmt = torch.channels_last if cl else torch.contiguous_format
-    flat = torch.empty((T * y.shape[0], *y.shape[1:]), dtype=y.dtype, device=y.device, memory_format=fmt)
-    return flat.unflatten(0, (T, y.shape[0]))
 
 
 class Preprocess(nn.Module):
@@ -99,15 +92,14 @@ class MotifModule(nn.Module):
         if not self.stepwise:
             nodes = self._nodes(inputs, None)
             return add_all([nodes[n] for n in self.sinks])
-        steps = [x.unbind(0) for x in inputs]                    # views [B,C,H,W]; one stack in backward
-        T, out, prev = inputs[0].shape[0], None, None
+        T, B = inputs[0].shape[:2]
+        steps = [x.flatten(0, 1).split(B) for x in inputs]       # T views [B,C,H,W]; backward: one cat
+        ys, prev = [], None
         for t in range(T):
             nodes = self._nodes([x[t] for x in steps], prev)
-            y = add_all([nodes[n] for n in self.sinks])          # [B,C,H,W]
-            out = empty_steps(y, T) if out is None else out      # [T,B,C,H,W], steps laid out like y
-            out[t] = y
+            ys.append(add_all([nodes[n] for n in self.sinks]))   # [B,C,H,W]
             prev = nodes
-        return out
+        return torch.cat(ys).unflatten(0, (T, B))                # [T,B,C,H,W]; a 4-D cat keeps channels-last
 
 
 class CellModule(nn.Module):
@@ -173,4 +165,5 @@ class Network(nn.Module):
 def build_network(genome: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int = 4,
                   neuron: NeuronParams = NeuronParams()) -> Network:
     """The one genome -> nn.Module function."""
+    keep_freed_memory()
     return Network(validate(genome), in_shape, n_classes, T, neuron)

@@ -62,7 +62,7 @@ class FusedNode:
     def single_step_forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         if args or kwargs or self._dynamics() is None or not fused.supported(x):
             return super().single_step_forward(x, *args, **kwargs)
-        return self.multi_step_forward(x.unsqueeze(0))[0]
+        return self.multi_step_forward(x.unsqueeze(0)).squeeze(0)   # squeeze: its backward is a view
 
 
 class LIF(FusedNode, neuron.LIFNode):
