@@ -111,14 +111,15 @@ def worker(spec: dict) -> dict:
     out = {"spec": spec, "params": sum(p.numel() for p in net.parameters()), "times": {}, "profile": {}}
     for name in spec["modes"]:
         steps[name]()                                           # warm-up (allocations, kernel load)
-        times = []
+        times, cpu = [], []
         for _ in range(spec["repeats"]):
             _sync(device)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             steps[name]()
             _sync(device)
             times.append(time.perf_counter() - t0)
-        out["times"][name] = times
+            cpu.append(time.process_time() - c0)
+        out["times"][name], out.setdefault("cpu", {})[name] = times, cpu
     if spec["profile"] and device.type == "cpu":
         out["profile"] = {name: _conv_share(steps[name]) for name in ("eval", "train")}
     return out

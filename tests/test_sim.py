@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from spikingjelly.activation_based import functional, neuron
+from spikingjelly.activation_based import functional, layer, neuron
 from spikingjelly.activation_based.neuron import BaseNode
 
 from msenas.genome import Op, get_space, instantiate, sample
 from msenas.genome.types import Cell, Genome
 from msenas.nn import fused, kernels
+from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.neurons import IF, LIF, PLIF, NeuronParams, make_neuron
 from msenas.nn.network import MotifModule, Preprocess, build_network
 
-SJ = {LIF: neuron.LIFNode, PLIF: neuron.ParametricLIFNode, IF: neuron.IFNode}
+SJ = {LIF: neuron.LIFNode, PLIF: neuron.ParametricLIFNode, IF: neuron.IFNode, BatchNorm2d: layer.BatchNorm2d}
 
 
 def _sj(name: str, step_mode: str) -> BaseNode:
@@ -79,7 +80,7 @@ def _ref_cell(cell, states):
 
 
 def reference(net):
-    """A deep copy of net whose forward is the plain one: spikingjelly neurons, contiguous maps."""
+    """A deep copy of net whose forward is the plain one: spikingjelly neurons, torch BatchNorm, contiguous maps."""
     ref = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
     for mod in ref.modules():
         if type(mod) in SJ:
@@ -287,3 +288,25 @@ def test_spike_monitor_totals_equal_per_hook_host_sums():
     assert mon.per_cell == cells and mon.other == other[0] and mon.sops == sops[0] and mon.total > 0
     assert mon.summary(12) == {"spikes": (sum(cells) + other[0]) / 12, "spikes_per_cell": [c / 12 for c in cells],
                                "sops": sops[0] / 12}
+
+
+@pytest.mark.parametrize("momentum,affine", [(0.1, True), (None, True), (0.1, False)])
+def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
+    torch.manual_seed(0)
+    ours = BatchNorm2d(6, momentum=momentum, affine=affine, step_mode="m")
+    ref = layer.BatchNorm2d(6, momentum=momentum, affine=affine, step_mode="m")
+    ref.load_state_dict(ours.state_dict())
+    x = (torch.randn(3, 4, 6, 5, 5) * 2 + 1).flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (3, 4))
+    g = torch.randn(3, 4, 6, 5, 5)
+    outs = []
+    for bn in (ours, ref):
+        xi = x.clone().requires_grad_()
+        for _ in range(2):                                       # running statistics updated twice
+            y = bn(xi)
+        (y * g).sum().backward()
+        outs.append((y.detach(), xi.grad, [p.grad for p in bn.parameters()], bn.running_mean, bn.running_var))
+    (ya, ga, pa, ma, va), (yb, gb, pb, mb, vb) = outs
+    assert torch.equal(ya, yb) and torch.equal(ma, mb) and torch.equal(va, vb)
+    assert ours.num_batches_tracked == ref.num_batches_tracked == 2
+    assert torch.allclose(ga, gb, atol=1e-5) and len(pa) == len(pb)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(pa, pb))

@@ -26,6 +26,7 @@ from msenas.darts.config import DartsConfig
 from msenas.genome.templates import instantiate
 from msenas.genome.types import Cell, Genome, Motif, Op, validate
 from msenas.nn.attention import make_attention
+from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.cost import StateShape, needs_preprocess, plan
 from msenas.nn.memory import keep_freed_memory
 from msenas.nn.network import Preprocess, add_all
@@ -99,7 +100,7 @@ class Supernet(nn.Module):
         states = plan(genome, in_shape)
         self.stem = nn.Sequential(
             layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
-            layer.BatchNorm2d(states[0].channels, step_mode="m"))
+            BatchNorm2d(states[0].channels, step_mode="m"))
         self.cells = nn.ModuleList(
             SuperCell([states[s] for s in reads], states[i + 1], cfg, neuron) for i, reads in enumerate(genome.inputs))
         self.head_neuron = make_neuron("lif", neuron)

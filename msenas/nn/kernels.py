@@ -1,11 +1,11 @@
-"""Fused multi-step IF / LIF / PLIF kernels for the CPU: the whole T loop in one pass over memory.
+"""CPU kernels: fused multi-step IF / LIF / PLIF (the whole T loop in one pass), BatchNorm backward.
 
 The arithmetic is spikingjelly 2.0.0's (`spikingjelly/_ops/{if_,lif,plif}/cpu.py`:
 hard reset, decay_input, ATan surrogate), written as one C loop per element
 chunk instead of ~10 tensor ops per time step. The C source below is compiled
 once per machine with the system C compiler (about 0.3 s) into a cache folder
 and loaded with ctypes; `load()` returns None when no compiler is available
-and the neurons then fall back to spikingjelly's own implementation.
+and the neurons then fall back to spikingjelly's own implementation (and BatchNorm on torch's).
 
 Layout: x [T, N] in memory (T outermost, the N elements of one step dense in
 any order); every tensor passed in shares that layout.
@@ -112,6 +112,43 @@ CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, const T_ *gs, const 
   return gq;                                                                                            \
 }
 
+/* BatchNorm backward over a channels-last map, rows [M, C]: sum_g[c] = sum g, sum_gd[c] = sum g * (x - mean);
+   gx = (g - sum_g / M - (x - mean) * sum_gd * rstd^2 / M) * rstd * w (w may be NULL: 1), as torch's CPU kernel */
+#define BN_BACKWARD(T_, SUF)                                                                            \
+CLONES void bn_bwd_##SUF(const T_ *x, const T_ *g, const T_ *mean, const T_ *rstd, const T_ *w, T_ *gx, \
+                         double *sum_g, double *sum_gd, int64_t M, int64_t C, int nt) {                 \
+  for (int64_t c = 0; c < C; c++) { sum_g[c] = 0.0; sum_gd[c] = 0.0; }                                  \
+  _Pragma("omp parallel num_threads(nt)")                                                               \
+  {                                                                                                     \
+    double lg[C], ld[C];                                                                                \
+    for (int64_t c = 0; c < C; c++) { lg[c] = 0.0; ld[c] = 0.0; }                                       \
+    _Pragma("omp for schedule(static)")                                                                 \
+    for (int64_t m = 0; m < M; m++) {                                                                   \
+      const T_ *xm = x + m * C, *gm = g + m * C;                                                        \
+      for (int64_t c = 0; c < C; c++) {                                                                 \
+        lg[c] += (double)gm[c];                                                                         \
+        ld[c] += (double)gm[c] * ((double)xm[c] - (double)mean[c]);                                     \
+      }                                                                                                 \
+    }                                                                                                   \
+    _Pragma("omp critical")                                                                             \
+    for (int64_t c = 0; c < C; c++) { sum_g[c] += lg[c]; sum_gd[c] += ld[c]; }                          \
+  }                                                                                                     \
+  T_ mg[C], k[C], scale[C];                                                                             \
+  for (int64_t c = 0; c < C; c++) {                                                                     \
+    mg[c] = (T_)(sum_g[c] / (double)M);                                                                 \
+    k[c] = (T_)(sum_gd[c] * (double)rstd[c] * (double)rstd[c] / (double)M);                             \
+    scale[c] = rstd[c] * (w ? w[c] : (T_)1);                                                            \
+  }                                                                                                     \
+  _Pragma("omp parallel for num_threads(nt) schedule(static)")                                          \
+  for (int64_t m = 0; m < M; m++) {                                                                     \
+    const T_ *xm = x + m * C, *gm = g + m * C;                                                          \
+    T_ *om = gx + m * C;                                                                                \
+    for (int64_t c = 0; c < C; c++) om[c] = (gm[c] - mg[c] - (xm[c] - mean[c]) * k[c]) * scale[c];      \
+  }                                                                                                     \
+}
+BN_BACKWARD(float, f32)
+BN_BACKWARD(double, f64)
+
 #define ALL(MODE) FORWARD(float, f32, MODE) FORWARD(double, f64, MODE)                                  \
                   BACKWARD(float, f32, MODE) BACKWARD(double, f64, MODE)
 ALL(0)
@@ -153,6 +190,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
             f.argtypes, f.restype = [p, p, p, p, i64, i64, d, d, d, i], None
             b = getattr(lib, f"bwd_{kind}_{suf}")
             b.argtypes, b.restype = [p, p, p, p, p, p, i64, i64, d, d, d, d, d, i, i], d
+    for suf in ("f32", "f64"):
+        f = getattr(lib, f"bn_bwd_{suf}")
+        f.argtypes, f.restype = [p, p, p, p, p, p, p, p, i64, i64, i], None
     return lib
 
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from msenas.genome.types import Cell, Genome, Motif, validate
 from msenas.nn.attention import make_attention
+from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.cost import StateShape, needs_preprocess, plan
 from msenas.nn.memory import keep_freed_memory
 from msenas.nn.neurons import NeuronParams, make_neuron
@@ -54,7 +55,7 @@ class Preprocess(nn.Module):
         self.size = (dst.h, dst.w)
         self.neuron = make_neuron("lif", neuron)
         self.conv = layer.Conv2d(src.channels, dst.channels, 1, bias=False, step_mode="m")
-        self.bn = layer.BatchNorm2d(dst.channels, step_mode="m")
+        self.bn = BatchNorm2d(dst.channels, step_mode="m")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.neuron(x)                                   # [T,B,Cs,Hs,Ws] spikes
@@ -117,7 +118,7 @@ class CellModule(nn.Module):
             self.project = nn.Sequential(
                 make_neuron("lif", neuron),
                 layer.Conv2d(k * out.channels, out.channels, 1, bias=False, step_mode="m"),
-                layer.BatchNorm2d(out.channels, step_mode="m"))
+                BatchNorm2d(out.channels, step_mode="m"))
         self.attention = make_attention(attention, out.channels)
 
     def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
@@ -139,7 +140,7 @@ class Network(nn.Module):
         states = plan(genome, in_shape)
         self.stem = nn.Sequential(
             layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
-            layer.BatchNorm2d(states[0].channels, step_mode="m"))
+            BatchNorm2d(states[0].channels, step_mode="m"))
         self.cells = nn.ModuleList(
             CellModule(c, [states[s] for s in reads], states[i + 1], neuron, genome.attention)
             for i, (c, reads) in enumerate(zip(genome.cells, genome.inputs)))

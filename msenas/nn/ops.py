@@ -15,6 +15,7 @@ from spikingjelly.activation_based import layer
 from torch import nn
 
 from msenas.genome.types import Op
+from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.neurons import NeuronParams, make_neuron, neuron_params
 from msenas.registry import Registry
 
@@ -32,7 +33,7 @@ class OpKind:
 OP_KINDS: Registry = Registry("op kind")
 OP_KINDS.register("conv")(OpKind(
     build=lambda c, k, sm: nn.Sequential(
-        layer.Conv2d(c, c, k, padding=k // 2, bias=False, step_mode=sm), layer.BatchNorm2d(c, step_mode=sm)),
+        layer.Conv2d(c, c, k, padding=k // 2, bias=False, step_mode=sm), BatchNorm2d(c, step_mode=sm)),
     params=lambda c, k: c * c * k * k + 2 * c,
     macs=lambda c, k, hw: c * c * k * k * hw,
 ))
