@@ -310,3 +310,16 @@ def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
     assert ours.num_batches_tracked == ref.num_batches_tracked == 2
     assert torch.allclose(ga, gb, atol=1e-5) and len(pa) == len(pb)
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(pa, pb))
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last])
+def test_block_mean_pooling_equals_adaptive_pooling_bit_for_bit(fmt):
+    from msenas.nn.network import pool_to
+
+    for shape, size in [((8, 5, 12, 12), (6, 6)), ((8, 5, 12, 12), (4, 4)), ((8, 5, 15, 10), (5, 2)), ((4, 3, 9, 9), (4, 4))]:
+        s = (torch.rand(shape) > 0.6).float().contiguous(memory_format=fmt)
+        a, b = s.clone().requires_grad_(), s.clone().requires_grad_()
+        g = torch.randn(shape[0], shape[1], *size)
+        pa, pb = pool_to(a, size), F.adaptive_avg_pool2d(b, size)
+        pa.backward(g), pb.backward(g)
+        assert torch.equal(pa, pb) and torch.equal(a.grad, b.grad)

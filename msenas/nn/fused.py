@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch.autograd.function import once_differentiable
 from torch.profiler import record_function
 
 from msenas.nn import kernels
@@ -104,9 +105,11 @@ class _Neuron(torch.autograd.Function):
     def forward(ctx, x, v0, w, d: Dynamics):
         ctx.d, ctx.charge = d, _charge(d, w)
         ctx.save_for_backward(x, v0, w)
+        ctx.set_materialize_grads(False)                     # an unused final potential: gvT None, not zeros
         return _forward(d, ctx.charge, x, v0)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gs, gvT):
         x, v0, w = ctx.saved_tensors
         gs = torch.zeros_like(x) if gs is None else _like(x, gs)

@@ -34,11 +34,27 @@ def add_all(xs: list[torch.Tensor]) -> torch.Tensor:
     return out
 
 
+class _BlockMean(torch.autograd.Function):
+    """adaptive_avg_pool2d where k x k blocks tile the map: sum / kh / kw, as torch's CPU kernel rounds it
+    (the sum of a block of spikes is exact in any order); backward writes grad / kh / kw to each block
+    once instead of zero-filling and scattering."""
+
+    @staticmethod
+    def forward(ctx, s, kh: int, kw: int):
+        ctx.k = (kh, kw)
+        return F.avg_pool2d(s, (kh, kw), divisor_override=1) / kh / kw
+
+    @staticmethod
+    def backward(ctx, g):
+        kh, kw = ctx.k
+        return F.interpolate(g / kh / kw, scale_factor=(kh, kw), mode="nearest"), None, None
+
+
 def pool_to(s: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Adaptive average pooling of [N,C,H,W] to size; a plain k x k average pool when k divides both sides."""
+    """Adaptive average pooling of spikes [N,C,H,W] to size; a k x k block mean when k divides both sides."""
     kh, kw = s.shape[-2] // size[0], s.shape[-1] // size[1]
     if (kh * size[0], kw * size[1]) == tuple(s.shape[-2:]):
-        return F.avg_pool2d(s, (kh, kw))                     # same windows, same sums / (kh * kw)
+        return _BlockMean.apply(s, kh, kw)
     return F.adaptive_avg_pool2d(s, size)
 
 
