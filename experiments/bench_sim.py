@@ -79,16 +79,18 @@ def _steps(net, x, y, device):
 
 
 def _conv_share(fn) -> dict:
-    """Self CPU time of convolution ops over all ops' self CPU time, for one call of fn."""
+    """Self CPU time of convolution ops over all ops' self CPU time (and over the call's wall time)."""
     from torch.profiler import ProfilerActivity, profile
 
+    t0 = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
+    wall = time.perf_counter() - t0
     ev = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in ev)
     conv = sum(e.self_cpu_time_total for e in ev if "conv" in e.key.lower())
     top = sorted(ev, key=lambda e: -e.self_cpu_time_total)[:8]
-    return {"conv_share": conv / total, "op_ms": total / 1e3,
+    return {"conv_share": conv / total, "conv_share_of_wall": conv / 1e6 / wall, "op_ms": total / 1e3,
             "top": [(e.key, round(e.self_cpu_time_total / total, 4), e.count) for e in top]}
 
 
@@ -183,6 +185,7 @@ def summarize(items: list[dict], batch: int) -> list[dict]:
             per_round = [batch / statistics.median(r["times"][m]) for r in rs]
             row[m] = statistics.median(per_round)
             row[m + "_rounds"] = per_round
+            row[m + "_per_cpu_s"] = statistics.median(batch / statistics.median(r["cpu"][m]) for r in rs)
         prof = next((r["profile"] for r in rs if r["profile"]), {})
         for m in ("eval", "train"):
             row[f"conv_share_{m}"] = prof.get(m, {}).get("conv_share")
@@ -191,19 +194,21 @@ def summarize(items: list[dict], batch: int) -> list[dict]:
 
 
 def print_table(rows: list[dict]) -> None:
-    """Markdown: images/s and conv share per genome, threads and tree, with after/before ratios."""
+    """Markdown: images/s (wall clock; per CPU-second in brackets) and conv shares, with after/before ratios."""
     print("| genome | threads | tree | eval img/s | eval+monitor img/s | train img/s | conv share eval | "
           "conv share train |")
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     by = {(r["genome"], r["threads"], r["impl"]): r for r in rows}
     pct = lambda v: f"{100 * v:.0f}%" if v is not None else ""  # noqa: E731
     for r in rows:
-        print(f"| {r['genome']} | {r['threads']} | {r['impl']} | {r['eval']:.1f} | {r['eval+monitor']:.1f} | "
-              f"{r['train']:.1f} | {pct(r['conv_share_eval'])} | {pct(r['conv_share_train'])} |")
+        cells = " | ".join(f"{r[m]:.1f} ({r[m + '_per_cpu_s']:.1f})" for m in MODES)
+        print(f"| {r['genome']} | {r['threads']} | {r['impl']} | {cells} | {pct(r['conv_share_eval'])} | "
+              f"{pct(r['conv_share_train'])} |")
         base = by.get((r["genome"], r["threads"], "before"))
         if r["impl"] == "after" and base:
-            print(f"| {r['genome']} | {r['threads']} | after / before | {r['eval'] / base['eval']:.2f}x | "
-                  f"{r['eval+monitor'] / base['eval+monitor']:.2f}x | {r['train'] / base['train']:.2f}x | | |")
+            ratios = " | ".join(f"{r[m] / base[m]:.2f}x ({r[m + '_per_cpu_s'] / base[m + '_per_cpu_s']:.2f}x)"
+                                for m in MODES)
+            print(f"| {r['genome']} | {r['threads']} | after / before | {ratios} | | |")
 
 
 def main() -> None:
