@@ -148,9 +148,11 @@ def run(args) -> list[dict]:
     raw = out / "raw.jsonl"
     seen = [json.loads(line) for line in raw.read_text().splitlines()] if raw.exists() else []
     done = {json.dumps(r["spec"], sort_keys=True) for r in seen}
-    trees = {"after": Path(__file__).resolve().parent.parent}
-    if args.baseline:
-        trees = {"before": Path(args.baseline).resolve(), **trees}
+    trees = {"before": Path(args.baseline).resolve()} if args.baseline else {}
+    for item in args.tree:                                   # intermediate trees, in the order given
+        name, _, path = item.partition("=")
+        trees[name] = Path(path).resolve()
+    trees["after"] = Path(__file__).resolve().parent.parent
     for rnd in range(args.rounds):
         for genome in args.genomes:
             for threads in args.threads:
@@ -178,8 +180,9 @@ def summarize(items: list[dict], batch: int) -> list[dict]:
     for r in items:
         s = r["spec"]
         groups.setdefault((s["genome"], s["threads"], s["impl"]), []).append(r)
+    first = {impl: i for i, (_, _, impl) in reversed(list(enumerate(groups)))}   # trees in run order
     rows = []
-    for (genome, threads, impl), rs in sorted(groups.items()):
+    for (genome, threads, impl), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], first[kv[0][2]])):
         row = {"genome": genome, "threads": threads, "impl": impl, "rounds": len(rs), "params": rs[0]["params"]}
         for m in MODES:
             per_round = [batch / statistics.median(r["times"][m]) for r in rs]
@@ -205,16 +208,18 @@ def print_table(rows: list[dict]) -> None:
         print(f"| {r['genome']} | {r['threads']} | {r['impl']} | {cells} | {pct(r['conv_share_eval'])} | "
               f"{pct(r['conv_share_train'])} |")
         base = by.get((r["genome"], r["threads"], "before"))
-        if r["impl"] == "after" and base:
+        if r["impl"] != "before" and base:
             ratios = " | ".join(f"{r[m] / base[m]:.2f}x ({r[m + '_per_cpu_s'] / base[m + '_per_cpu_s']:.2f}x)"
                                 for m in MODES)
-            print(f"| {r['genome']} | {r['threads']} | after / before | {ratios} | | |")
+            print(f"| {r['genome']} | {r['threads']} | {r['impl']} / before | {ratios} | | |")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--baseline", default=None, help="source tree of the 'before' implementation (a git worktree)")
+    p.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
+                   help="another tree to measure between before and after (e.g. one commit of a series)")
     p.add_argument("--genomes", nargs="+", default=list(GENOMES), choices=list(GENOMES))
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))

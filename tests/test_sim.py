@@ -323,3 +323,12 @@ def test_block_mean_pooling_equals_adaptive_pooling_bit_for_bit(fmt):
         pa, pb = pool_to(a, size), F.adaptive_avg_pool2d(b, size)
         pa.backward(g), pb.backward(g)
         assert torch.equal(pa, pb) and torch.equal(a.grad, b.grad)
+
+
+def test_an_empty_batch_still_runs_forward_and_backward():
+    g = Genome(cells=(_cell(instantiate("feedback", 1, [Op("conv3x3"), Op("conv1x1", -1, "plif")])),),
+               inputs=((0,),), reductions=(), channels=4, stem_multiplier=1)
+    net = build_network(g, (1, 8, 8), 3, T=2)
+    y = net(torch.rand(2, 0, 1, 8, 8))
+    assert y.shape == (2, 0, 3)
+    y.sum().backward()

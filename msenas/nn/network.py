@@ -110,7 +110,7 @@ class MotifModule(nn.Module):
             nodes = self._nodes(inputs, None)
             return add_all([nodes[n] for n in self.sinks])
         T, B = inputs[0].shape[:2]
-        steps = [x.flatten(0, 1).split(B) for x in inputs]       # T views [B,C,H,W]; backward: one cat
+        steps = [x.flatten(0, 1).tensor_split(T) for x in inputs]   # T views [B,C,H,W]; backward: one cat
         ys, prev = [], None
         for t in range(T):
             nodes = self._nodes([x[t] for x in steps], prev)
