@@ -127,6 +127,73 @@ def worker(spec: dict) -> dict:
     return out
 
 
+def _lif_torch(x, tau: float = 2.0, th: float = 0.5):
+    """spikingjelly's LIF recursion as plain torch ops over x [T,...] (what torch.compile is given)."""
+    import torch
+
+    v, out = torch.zeros_like(x[0]), []
+    for t in range(x.shape[0]):
+        h = v + (x[t] - v) / tau
+        s = (h >= th).to(x.dtype)
+        v = (1.0 - s) * h
+        out.append(s)
+    return torch.stack(out)
+
+
+def kernel_worker(which: str) -> dict:
+    """One way of running a LIF layer [4,64,16,32,32] (channels-last): first-call and steady ms per forward."""
+    import torch
+    from spikingjelly.activation_based import functional, neuron, surrogate
+
+    torch.set_num_threads(1)
+    x = torch.randn(256, 16, 32, 32).contiguous(memory_format=torch.channels_last).unflatten(0, (4, 64))
+    t0 = time.perf_counter()
+    if which == "c-build":
+        from msenas.nn import kernels
+        return {"first_s": time.perf_counter() - t0 if kernels.load() else None}
+    if which == "spikingjelly":
+        node = neuron.LIFNode(tau=2.0, v_threshold=0.5, surrogate_function=surrogate.ATan(), detach_reset=True,
+                              step_mode="m")
+    elif which == "fused":
+        from msenas.nn.neurons import make_neuron
+        node = make_neuron("lif")
+    else:                                                   # "torch.compile" of the recursion (inductor, CPU)
+        compiled = torch.compile(_lif_torch, dynamic=False)
+        node = None
+
+    def fwd():
+        with torch.no_grad():
+            if node is None:
+                return compiled(x)
+            functional.reset_net(node)
+            return node(x)
+
+    fwd()
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(10):
+        t1 = time.perf_counter()
+        fwd()
+        times.append(time.perf_counter() - t1)
+    return {"first_s": first, "ms": 1e3 * statistics.median(times)}
+
+
+def kernels_table(rounds: int) -> list[dict]:
+    """Each way in a fresh process (cold caches in a temporary folder, then warm), `rounds` times."""
+    import tempfile
+
+    rows = []
+    for rnd in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, MSENAS_CACHE=tmp, TORCHINDUCTOR_CACHE_DIR=tmp, OMP_NUM_THREADS="1")
+            for which in ("c-build", "spikingjelly", "fused", "torch.compile", "torch.compile"):
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--kernel-worker", which]
+                done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+                rows.append({"round": rnd, "way": which, **json.loads(done.stdout.strip().splitlines()[-1])})
+                print(rows[-1], flush=True)
+    return rows
+
+
 def _run_item(tree: Path, spec: dict) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS=str(spec["threads"]))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
@@ -217,6 +284,10 @@ def print_table(rows: list[dict]) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--kernel-worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--kernels", action="store_true",
+                   help="instead: one LIF layer run by spikingjelly, the fused kernel and torch.compile "
+                        "(first call with cold caches, then warm; steady ms per forward)")
     p.add_argument("--baseline", default=None, help="source tree of the 'before' implementation (a git worktree)")
     p.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
                    help="another tree to measure between before and after (e.g. one commit of a series)")
@@ -232,6 +303,16 @@ def main() -> None:
     args = p.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
+        return
+    if args.kernel_worker:
+        print(json.dumps(kernel_worker(args.kernel_worker)))
+        return
+    if args.kernels:
+        rows = kernels_table(args.rounds)
+        if args.json:
+            from msenas.atomic import atomic_write_text
+
+            atomic_write_text(args.json, json.dumps({"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1))
         return
     t0 = time.time()
     rows = summarize(run(args), args.batch)

@@ -332,3 +332,15 @@ def test_an_empty_batch_still_runs_forward_and_backward():
     y = net(torch.rand(2, 0, 1, 8, 8))
     assert y.shape == (2, 0, 3)
     y.sum().backward()
+
+
+def test_without_a_c_compiler_the_neurons_run_spikingjelly_and_agree(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSENAS_CACHE", str(tmp_path))          # nothing cached there
+    monkeypatch.setenv("CC", "false")                           # a compiler that always fails
+    kernels.load.cache_clear()
+    try:
+        assert kernels.load() is None and not fused.supported(torch.zeros(2, 3))
+        x = torch.randn(4, 3, 5)
+        assert torch.equal(make_neuron("lif")(x), _sj("lif", "m")(x))
+    finally:
+        kernels.load.cache_clear()

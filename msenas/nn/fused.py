@@ -82,21 +82,29 @@ def _charge(d: Dynamics, w: torch.Tensor | None) -> tuple[int, float]:
     return kernels.MODES["divide"], d.tau
 
 
+def _state(v0: torch.Tensor | float) -> tuple:
+    """(pointer, value) kernel arguments of an initial potential: a tensor, or one value for every element."""
+    return (_ptr(v0), 0.0) if torch.is_tensor(v0) else (None, float(v0))
+
+
 def _forward(d: Dynamics, charge: tuple[int, float], x, v0) -> tuple[torch.Tensor, torch.Tensor]:
-    s, vT = torch.empty_like(x), torch.empty_like(v0)       # [T,...], [...]
+    s, vT = torch.empty_like(x), torch.empty_like(x[0])    # [T,...], [...]
     fn = getattr(kernels.load(), f"fwd_{charge[0]}_{_SUFFIX[x.dtype]}")
     with record_function(f"msenas::{d.kind}_forward"):     # visible to the torch profiler
-        fn(_ptr(x), _ptr(v0), _ptr(s), _ptr(vT), x.shape[0], v0.numel(), charge[1], d.v_threshold, d.v_reset,
-           _threads(x))
+        fn(_ptr(x), *_state(v0), _ptr(s), _ptr(vT), x.shape[0], vT.numel(), charge[1], d.v_threshold,
+           d.v_reset, _threads(x))
     return s, vT
 
 
-def _backward(d: Dynamics, charge: tuple[int, float], x, v0, gs, gvT) -> tuple[torch.Tensor, torch.Tensor, float]:
-    gx, gv0 = torch.empty_like(x), torch.empty_like(v0)
+def _backward(d: Dynamics, charge: tuple[int, float], x, v0, gs, gvT, want_gv0: bool):
+    """(gx [T,...], gv0 [...] or None, PLIF's dL/dk)."""
+    gx = torch.empty_like(x)
+    gv0 = torch.empty_like(x[0]) if want_gv0 else None
     fn = getattr(kernels.load(), f"bwd_{charge[0]}_{_SUFFIX[x.dtype]}")
     with record_function(f"msenas::{d.kind}_backward"):
-        gq = fn(_ptr(x), _ptr(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), x.shape[0], v0.numel(), charge[1],
-                d.v_threshold, d.v_reset, math.pi / 2 * d.alpha, d.alpha / 2, int(d.detach_reset), _threads(x))
+        gq = fn(_ptr(x), *_state(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), x.shape[0], x[0].numel(),
+                charge[1], d.v_threshold, d.v_reset, math.pi / 2 * d.alpha, d.alpha / 2, int(d.detach_reset),
+                _threads(x))
     return gx, gv0, gq
 
 
@@ -104,7 +112,8 @@ class _Neuron(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, v0, w, d: Dynamics):
         ctx.d, ctx.charge = d, _charge(d, w)
-        ctx.save_for_backward(x, v0, w)
+        ctx.v0 = None if torch.is_tensor(v0) else v0
+        ctx.save_for_backward(x, v0 if torch.is_tensor(v0) else None, w)
         ctx.set_materialize_grads(False)                     # an unused final potential: gvT None, not zeros
         return _forward(d, ctx.charge, x, v0)
 
@@ -112,21 +121,24 @@ class _Neuron(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, gs, gvT):
         x, v0, w = ctx.saved_tensors
+        v0 = v0 if ctx.v0 is None else ctx.v0
         gs = torch.zeros_like(x) if gs is None else _like(x, gs)
-        gx, gv0, gq = _backward(ctx.d, ctx.charge, x, v0, gs, _like(v0, gvT))
+        want_gv0 = torch.is_tensor(v0) and ctx.needs_input_grad[1]
+        gx, gv0, gq = _backward(ctx.d, ctx.charge, x, v0, gs, _like(x[0], gvT), want_gv0)
         gw = None
         if w is not None and ctx.needs_input_grad[2]:
             q = torch.sigmoid(w.detach().float())
             gw = (torch.tensor(gq, dtype=q.dtype) * q * (1 - q)).to(w.dtype)
-        return gx, gv0 if ctx.needs_input_grad[1] else None, gw, None
+        return gx, gv0, gw, None
 
 
-def neuron_forward(d: Dynamics, x: torch.Tensor, v0: torch.Tensor,
+def neuron_forward(d: Dynamics, x: torch.Tensor, v0: torch.Tensor | float,
                    w: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Spikes [T, ...] and final potential [...] of x [T, ...] from v0 [...]; w: PLIF's parameter."""
+    """Spikes [T, ...] and final potential [...] of x [T, ...] from v0 ([...] or one value); w: PLIF's parameter."""
     x = _time_major(x)
-    v0 = _like(x[0], v0.to(x.dtype))
-    tracked = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, v0, w))
+    if torch.is_tensor(v0):
+        v0 = _like(x[0], v0.to(x.dtype))
+    tracked = torch.is_grad_enabled() and any(torch.is_tensor(t) and t.requires_grad for t in (x, v0, w))
     if tracked:
         return _Neuron.apply(x, v0, w, d)
     return _forward(d, _charge(d, w), x, v0)

@@ -40,17 +40,18 @@ _C_SOURCE = r"""
 #define CLONES
 #endif
 
-/* s[t] = (h[t] >= th), v[t] = s ? r : h (spikingjelly: s * r + (1 - s) * h); vT = v[T-1] */
+/* s[t] = (h[t] >= th), v[t] = s ? r : h (spikingjelly: s * r + (1 - s) * h); vT = v[T-1];
+   v0 may be NULL: every element starts at v0d */
 #define FORWARD(T_, SUF, MODE)                                                                          \
-CLONES void fwd_##MODE##_##SUF(const T_ *x, const T_ *v0, T_ *s, T_ *vT, int64_t T, int64_t N,          \
-                        double kd, double thd, double rd, int nt) {                                     \
+CLONES void fwd_##MODE##_##SUF(const T_ *x, const T_ *v0, double v0d, T_ *s, T_ *vT,                    \
+                               int64_t T, int64_t N, double kd, double thd, double rd, int nt) {        \
   const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd;                                                        \
   const int64_t nch = (N + CH - 1) / CH;                                                                \
   _Pragma("omp parallel for num_threads(nt) schedule(static)")                                          \
   for (int64_t c = 0; c < nch; c++) {                                                                   \
     const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                           \
     T_ v[CH];                                                                                           \
-    for (int64_t i = 0; i < n; i++) v[i] = v0[i0 + i];                                                  \
+    for (int64_t i = 0; i < n; i++) v[i] = v0 ? v0[i0 + i] : (T_)v0d;                                   \
     for (int64_t t = 0; t < T; t++) {                                                                   \
       const T_ *xt = x + t * N + i0;                                                                    \
       T_ *st = s + t * N + i0;                                                                          \
@@ -66,10 +67,11 @@ CLONES void fwd_##MODE##_##SUF(const T_ *x, const T_ *v0, T_ *s, T_ *vT, int64_t
 }
 
 /* Recomputes h from x and v0, then runs spikingjelly's backward from t = T-1 down to 0; gvT may be
-   NULL; MODE 3 returns sum(gh[t] * (x[t] - (v[t-1] - r))): PLIF's dL/dk (before sigmoid'). */
+   NULL, and so may v0 (then v0d everywhere) and gv0 (not wanted); MODE 3 returns
+   sum(gh[t] * (x[t] - (v[t-1] - r))): PLIF's dL/dk (before sigmoid'). */
 #define BACKWARD(T_, SUF, MODE)                                                                         \
-CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, const T_ *gs, const T_ *gvT, T_ *gx, T_ *gv0,\
-                          int64_t T, int64_t N, double kd, double thd, double rd, double pa,            \
+CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, double v0d, const T_ *gs, const T_ *gvT, T_ *gx,\
+                          T_ *gv0, int64_t T, int64_t N, double kd, double thd, double rd, double pa,   \
                           double ha, int detach, int nt) {                                              \
   const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd, za = (T_)pa, sa = (T_)ha;                              \
   const int64_t nch = (N + CH - 1) / CH;                                                                \
@@ -78,7 +80,7 @@ CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, const T_ *gs, const 
   for (int64_t c = 0; c < nch; c++) {                                                                   \
     const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                           \
     T_ v[CH], carry[CH], hb[T * CH];                                                                    \
-    for (int64_t i = 0; i < n; i++) v[i] = v0[i0 + i];                                                  \
+    for (int64_t i = 0; i < n; i++) v[i] = v0 ? v0[i0 + i] : (T_)v0d;                                   \
     for (int64_t t = 0; t < T; t++) {                                                                   \
       const T_ *xt = x + t * N + i0;                                                                    \
       for (int64_t i = 0; i < n; i++) {                                                                 \
@@ -102,12 +104,12 @@ CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, const T_ *gs, const 
         else { gxt[i] = gh * k; carry[i] = gh - gh * k; }                                               \
         if (MODE == 3) {                                                                                \
           const T_ hp = t > 0 ? hb[(t - 1) * CH + i] : (T_)0;                                           \
-          const T_ vp = t > 0 ? (hp >= th ? r : hp) : v0[i0 + i];                                       \
+          const T_ vp = t > 0 ? (hp >= th ? r : hp) : (v0 ? v0[i0 + i] : (T_)v0d);                      \
           gq += (double)(gh * (xt[i] - (vp - r)));                                                      \
         }                                                                                               \
       }                                                                                                 \
     }                                                                                                   \
-    for (int64_t i = 0; i < n; i++) gv0[i0 + i] = carry[i];                                             \
+    if (gv0) for (int64_t i = 0; i < n; i++) gv0[i0 + i] = carry[i];                                    \
   }                                                                                                     \
   return gq;                                                                                            \
 }
@@ -187,9 +189,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     for kind in MODES.values():
         for suf in ("f32", "f64"):
             f = getattr(lib, f"fwd_{kind}_{suf}")
-            f.argtypes, f.restype = [p, p, p, p, i64, i64, d, d, d, i], None
+            f.argtypes, f.restype = [p, p, d, p, p, i64, i64, d, d, d, i], None
             b = getattr(lib, f"bwd_{kind}_{suf}")
-            b.argtypes, b.restype = [p, p, p, p, p, p, i64, i64, d, d, d, d, d, i, i], d
+            b.argtypes, b.restype = [p, p, d, p, p, p, p, i64, i64, d, d, d, d, d, i, i], d
     for suf in ("f32", "f64"):
         f = getattr(lib, f"bn_bwd_{suf}")
         f.argtypes, f.restype = [p, p, p, p, p, p, p, p, i64, i64, i], None

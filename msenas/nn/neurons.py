@@ -55,7 +55,8 @@ class FusedNode:
         d = self._dynamics()
         if args or kwargs or d is None or not fused.supported(x_seq):
             return super().multi_step_forward(x_seq, *args, **kwargs)
-        v0 = self.materialize_states((x_seq,), (self.v,), "m")[0]             # [B,...]
+        v = self.v                                   # a float after reset: every element starts there
+        v0 = self.materialize_states((x_seq,), (v,), "m")[0] if torch.is_tensor(v) else float(v)   # [B,...]
         s, self.v = fused.neuron_forward(d, x_seq, v0, getattr(self, "w", None))
         return s                                                                # [T,B,...]
 
