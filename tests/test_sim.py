@@ -314,7 +314,7 @@ def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
 
 @pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last])
 def test_block_mean_pooling_equals_adaptive_pooling_bit_for_bit(fmt):
-    from msenas.nn.network import pool_to
+    from msenas.nn.maps import pool_to
 
     for shape, size in [((8, 5, 12, 12), (6, 6)), ((8, 5, 12, 12), (4, 4)), ((8, 5, 15, 10), (5, 2)), ((4, 3, 9, 9), (4, 4))]:
         s = (torch.rand(shape) > 0.6).float().contiguous(memory_format=fmt)

@@ -29,7 +29,8 @@ from msenas.nn.attention import make_attention
 from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.cost import StateShape, needs_preprocess, plan
 from msenas.nn.memory import keep_freed_memory
-from msenas.nn.network import Preprocess, add_all
+from msenas.nn.maps import add_all
+from msenas.nn.network import Preprocess
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
 
