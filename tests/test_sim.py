@@ -213,8 +213,8 @@ def test_feedback_concat_and_every_neuron_match_the_plain_simulation():
     darts = instantiate("darts", 2, [Op("identity", 1, "if"), Op("maxpool3x3", -1, "plif"), Op("conv5x5", 1, "lif"),
                                      Op("zero")], [0, 1, 0, 2])
     chain = instantiate("chain", 2, [Op("conv3x3", -1, "if"), Op("identity", 1, "plif")])
-    g = Genome(cells=(_cell(fb, darts, integration="concat"), _cell(chain, fb), _cell(darts, chain, integration="concat")),
-               inputs=((0,), (0, 1), (1, 2)), reductions=(1,), channels=4, stem_multiplier=2)
+    cells = (_cell(fb, darts, integration="concat"), _cell(chain, fb), _cell(darts, chain, integration="concat"))
+    g = Genome(cells=cells, inputs=((0,), (0, 1), (1, 2)), reductions=(1,), channels=4, stem_multiplier=2)
     assert any(e.delay for e in fb.edges)
     for attention in ("none", "eca", "cbam+temporal"):
         torch.manual_seed(1)
@@ -296,7 +296,7 @@ def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
     ours = BatchNorm2d(6, momentum=momentum, affine=affine, step_mode="m")
     ref = layer.BatchNorm2d(6, momentum=momentum, affine=affine, step_mode="m")
     ref.load_state_dict(ours.state_dict())
-    x = (torch.randn(3, 4, 6, 5, 5) * 2 + 1).flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (3, 4))
+    x = (torch.randn(12, 6, 5, 5) * 2 + 1).contiguous(memory_format=torch.channels_last).unflatten(0, (3, 4))
     g = torch.randn(3, 4, 6, 5, 5)
     outs = []
     for bn in (ours, ref):
@@ -316,7 +316,8 @@ def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
 def test_block_mean_pooling_equals_adaptive_pooling_bit_for_bit(fmt):
     from msenas.nn.maps import pool_to
 
-    for shape, size in [((8, 5, 12, 12), (6, 6)), ((8, 5, 12, 12), (4, 4)), ((8, 5, 15, 10), (5, 2)), ((4, 3, 9, 9), (4, 4))]:
+    cases = [((8, 5, 12, 12), (6, 6)), ((8, 5, 12, 12), (4, 4)), ((8, 5, 15, 10), (5, 2)), ((4, 3, 9, 9), (4, 4))]
+    for shape, size in cases:
         s = (torch.rand(shape) > 0.6).float().contiguous(memory_format=fmt)
         a, b = s.clone().requires_grad_(), s.clone().requires_grad_()
         g = torch.randn(shape[0], shape[1], *size)
