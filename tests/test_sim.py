@@ -222,15 +222,27 @@ def test_feedback_concat_and_every_neuron_match_the_plain_simulation():
         assert_same(net, torch.rand(4, 3, 2, 12, 12, dtype=torch.float64), atol=1e-9)
 
 
-def test_float32_network_matches_the_plain_simulation_closely():
-    g = sample(get_space("fixed"), np.random.default_rng(5))
-    torch.manual_seed(0)
-    net = build_network(g, (1, 8, 8), 10, T=4)
-    x = torch.rand(4, 2, 1, 8, 8)
-    with torch.no_grad():
-        a, ref = net(x), reference(net)
-        b, _ = ref.forward_features(x)
-    assert torch.allclose(a, b, atol=1e-4)
+@pytest.mark.parametrize("space,shape,changes", SPACES)
+def test_float32_forward_is_bit_identical_to_the_plain_simulation(space, shape, changes):
+    # the forward every fitness evaluation and every evaluation runs: same spikes, same logits, bit for bit
+    rng = np.random.default_rng(3)
+    for i in range(3):
+        g = dataclasses.replace(sample(get_space(space), rng), **changes)
+        torch.manual_seed(i)
+        net = build_network(g, shape, 10, T=4)
+        ref = reference(net)
+        x = torch.rand(4, 8, *shape)
+        for train in (True, False):
+            outs = []
+            for m in (net, ref):
+                m.train(train)
+                seen, handles = _spikes(m)
+                with torch.no_grad():
+                    outs.append((m.forward_features(x)[0], seen))
+                for h in handles:
+                    h.remove()
+            (ya, sa), (yb, sb) = outs
+            assert torch.equal(ya, yb) and all(torch.equal(p[1], q[1]) for p, q in zip(sa, sb))
 
 
 def test_supernet_matches_its_plain_version():
@@ -291,7 +303,7 @@ def test_spike_monitor_totals_equal_per_hook_host_sums():
 
 
 @pytest.mark.parametrize("momentum,affine", [(0.1, True), (None, True), (0.1, False)])
-def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
+def test_batchnorm_kernels_match_torch(momentum, affine):
     torch.manual_seed(0)
     ours = BatchNorm2d(6, momentum=momentum, affine=affine, step_mode="m")
     ref = layer.BatchNorm2d(6, momentum=momentum, affine=affine, step_mode="m")
@@ -306,7 +318,7 @@ def test_batchnorm_backward_kernel_matches_torch(momentum, affine):
         (y * g).sum().backward()
         outs.append((y.detach(), xi.grad, [p.grad for p in bn.parameters()], bn.running_mean, bn.running_var))
     (ya, ga, pa, ma, va), (yb, gb, pb, mb, vb) = outs
-    assert torch.equal(ya, yb) and torch.equal(ma, mb) and torch.equal(va, vb)
+    assert torch.allclose(ya, yb, atol=1e-5) and torch.allclose(ma, mb, atol=1e-6) and torch.allclose(va, vb, atol=1e-5)
     assert ours.num_batches_tracked == ref.num_batches_tracked == 2
     assert torch.allclose(ga, gb, atol=1e-5) and len(pa) == len(pb)
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(pa, pb))
@@ -345,3 +357,25 @@ def test_without_a_c_compiler_the_neurons_run_spikingjelly_and_agree(tmp_path, m
         assert torch.equal(make_neuron("lif")(x), _sj("lif", "m")(x))
     finally:
         kernels.load.cache_clear()
+
+
+def test_forward_does_not_depend_on_the_thread_count():
+    # as before issue 17: spikes and logits are the same for any thread count (torch's channels-last training
+    # BatchNorm would break that); weight gradients of torch's conv backward do vary in the last bits
+    g = sample(get_space("fixed"), np.random.default_rng(5))
+    x = torch.rand(4, 16, 2, 16, 16)
+    runs = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        net = build_network(g, (2, 16, 16), 10, T=4).train()
+        seen, handles = _spikes(net)
+        y = net(x)
+        y.square().sum().backward()
+        runs.append((y.detach(), [o for _, o in seen], [p.grad for p in net.parameters()]))
+        for h in handles:
+            h.remove()
+    torch.set_num_threads(1)
+    (ya, sa, ga), (yb, sb, gb) = runs
+    assert torch.equal(ya, yb) and all(torch.equal(a, b) for a, b in zip(sa, sb))
+    assert all((a - b).norm() <= 1e-4 * b.norm() for a, b in zip(ga, gb))

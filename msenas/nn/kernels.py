@@ -1,4 +1,4 @@
-"""CPU kernels: fused multi-step IF / LIF / PLIF (the whole T loop in one pass), BatchNorm backward.
+"""CPU kernels: fused multi-step IF / LIF / PLIF (the whole T loop in one pass), BatchNorm statistics and backward.
 
 The arithmetic is spikingjelly 2.0.0's (`spikingjelly/_ops/{if_,lif,plif}/cpu.py`:
 hard reset, decay_input, ATan surrogate), written as one C loop per element
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MODES = {"add": 0, "divide": 1, "multiply": 2, "plif": 3}   # charge, see CHARGE below
 _C_SOURCE = r"""
 #include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
 #define CH 64
 /* charge, by MODE: 0 = IF (v + x), 1 = LIF (v + (x - (v - r)) / k), 2 = v + (x - (v - r)) * k: LIF with
    k = 1/tau when that is exact (a power-of-two tau: same bits, no division), 3 = the same for PLIF
@@ -68,18 +70,20 @@ CLONES void fwd_##MODE##_##SUF(const T_ *x, const T_ *v0, double v0d, T_ *s, T_ 
 
 /* Recomputes h from x and v0, then runs spikingjelly's backward from t = T-1 down to 0; gvT may be
    NULL, and so may v0 (then v0d everywhere) and gv0 (not wanted); MODE 3 returns
-   sum(gh[t] * (x[t] - (v[t-1] - r))): PLIF's dL/dk (before sigmoid'). */
+   sum(gh[t] * (x[t] - (v[t-1] - r))): PLIF's dL/dk (before sigmoid'), NaN when out of memory. */
 #define BACKWARD(T_, SUF, MODE)                                                                         \
 CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, double v0d, const T_ *gs, const T_ *gvT, T_ *gx,\
                           T_ *gv0, int64_t T, int64_t N, double kd, double thd, double rd, double pa,   \
                           double ha, int detach, int nt) {                                              \
   const T_ k = (T_)kd, th = (T_)thd, r = (T_)rd, za = (T_)pa, sa = (T_)ha;                              \
   const int64_t nch = (N + CH - 1) / CH;                                                                \
-  double gq = 0.0;                                                                                      \
-  _Pragma("omp parallel for num_threads(nt) schedule(static) reduction(+:gq)")                          \
+  double *gqs = MODE == 3 ? (double *)malloc(sizeof(double) * nch) : NULL;   /* per chunk */            \
+  if (MODE == 3 && !gqs) return NAN;                                                                    \
+  _Pragma("omp parallel for num_threads(nt) schedule(static)")                                          \
   for (int64_t c = 0; c < nch; c++) {                                                                   \
     const int64_t i0 = c * CH, n = N - i0 < CH ? N - i0 : CH;                                           \
     T_ v[CH], carry[CH], hb[T * CH];                                                                    \
+    double gqc = 0.0;                                                                                   \
     for (int64_t i = 0; i < n; i++) v[i] = v0 ? v0[i0 + i] : (T_)v0d;                                   \
     for (int64_t t = 0; t < T; t++) {                                                                   \
       const T_ *xt = x + t * N + i0;                                                                    \
@@ -105,36 +109,68 @@ CLONES double bwd_##MODE##_##SUF(const T_ *x, const T_ *v0, double v0d, const T_
         if (MODE == 3) {                                                                                \
           const T_ hp = t > 0 ? hb[(t - 1) * CH + i] : (T_)0;                                           \
           const T_ vp = t > 0 ? (hp >= th ? r : hp) : (v0 ? v0[i0 + i] : (T_)v0d);                      \
-          gq += (double)(gh * (xt[i] - (vp - r)));                                                      \
+          gqc += (double)(gh * (xt[i] - (vp - r)));                                                     \
         }                                                                                               \
       }                                                                                                 \
     }                                                                                                   \
     if (gv0) for (int64_t i = 0; i < n; i++) gv0[i0 + i] = carry[i];                                    \
+    if (MODE == 3) gqs[c] = gqc;                                                                        \
   }                                                                                                     \
+  double gq = 0.0;                      /* chunk sums in chunk order: the same for any nt */            \
+  if (MODE == 3) { for (int64_t c = 0; c < nch; c++) gq += gqs[c]; free(gqs); }                         \
   return gq;                                                                                            \
 }
 
-/* BatchNorm backward over a channels-last map, rows [M, C]: sum_g[c] = sum g, sum_gd[c] = sum g * (x - mean);
-   gx = (g - sum_g / M - (x - mean) * sum_gd * rstd^2 / M) * rstd * w (w may be NULL: 1), as torch's CPU kernel */
+/* BatchNorm over a channels-last map, rows [M, C]. Column sums run over blocks of ROWS rows and the block
+   sums are added in block order, so results do not depend on the number of threads (torch's channels-last
+   training BatchNorm does). bn_stats: sum x, sum x^2 per channel (float64). bn_bwd: torch's formula,
+   gx = (g - sum_g / M - (x - mean) * sum_gd * rstd^2 / M) * rstd * w (w may be NULL: 1),
+   sum_g = sum g, sum_gd = sum g * (x - mean). Both return -1 when out of memory. */
+#define ROWS 256
+#define BN_STATS(T_, SUF)                                                                               \
+CLONES int bn_stats_##SUF(const T_ *x, double *sum, double *sumsq, int64_t M, int64_t C, int nt) {      \
+  const int64_t nb = (M + ROWS - 1) / ROWS;                                                             \
+  double *part = (double *)malloc(sizeof(double) * 2 * nb * C);                                         \
+  if (!part) return -1;                                                                                 \
+  _Pragma("omp parallel for num_threads(nt) schedule(static)")                                          \
+  for (int64_t b = 0; b < nb; b++) {                                                                    \
+    double *ps = part + 2 * b * C, *pq = ps + C;                                                        \
+    for (int64_t c = 0; c < C; c++) { ps[c] = 0.0; pq[c] = 0.0; }                                       \
+    const int64_t m1 = (b + 1) * ROWS < M ? (b + 1) * ROWS : M;                                         \
+    for (int64_t m = b * ROWS; m < m1; m++) {                                                           \
+      const T_ *xm = x + m * C;                                                                         \
+      for (int64_t c = 0; c < C; c++) { const double v = (double)xm[c]; ps[c] += v; pq[c] += v * v; }   \
+    }                                                                                                   \
+  }                                                                                                     \
+  for (int64_t c = 0; c < C; c++) { sum[c] = 0.0; sumsq[c] = 0.0; }                                     \
+  for (int64_t b = 0; b < nb; b++)                                                                      \
+    for (int64_t c = 0; c < C; c++) { sum[c] += part[2 * b * C + c]; sumsq[c] += part[2 * b * C + C + c]; }\
+  free(part);                                                                                           \
+  return 0;                                                                                             \
+}
 #define BN_BACKWARD(T_, SUF)                                                                            \
-CLONES void bn_bwd_##SUF(const T_ *x, const T_ *g, const T_ *mean, const T_ *rstd, const T_ *w, T_ *gx, \
-                         double *sum_g, double *sum_gd, int64_t M, int64_t C, int nt) {                 \
-  for (int64_t c = 0; c < C; c++) { sum_g[c] = 0.0; sum_gd[c] = 0.0; }                                  \
-  _Pragma("omp parallel num_threads(nt)")                                                               \
-  {                                                                                                     \
-    double lg[C], ld[C];                                                                                \
-    for (int64_t c = 0; c < C; c++) { lg[c] = 0.0; ld[c] = 0.0; }                                       \
-    _Pragma("omp for schedule(static)")                                                                 \
-    for (int64_t m = 0; m < M; m++) {                                                                   \
+CLONES int bn_bwd_##SUF(const T_ *x, const T_ *g, const T_ *mean, const T_ *rstd, const T_ *w, T_ *gx,  \
+                        double *sum_g, double *sum_gd, int64_t M, int64_t C, int nt) {                  \
+  const int64_t nb = (M + ROWS - 1) / ROWS;                                                             \
+  double *part = (double *)malloc(sizeof(double) * 2 * nb * C);                                         \
+  if (!part) return -1;                                                                                 \
+  _Pragma("omp parallel for num_threads(nt) schedule(static)")                                          \
+  for (int64_t b = 0; b < nb; b++) {                                                                    \
+    double *pg = part + 2 * b * C, *pd = pg + C;                                                        \
+    for (int64_t c = 0; c < C; c++) { pg[c] = 0.0; pd[c] = 0.0; }                                       \
+    const int64_t m1 = (b + 1) * ROWS < M ? (b + 1) * ROWS : M;                                         \
+    for (int64_t m = b * ROWS; m < m1; m++) {                                                           \
       const T_ *xm = x + m * C, *gm = g + m * C;                                                        \
       for (int64_t c = 0; c < C; c++) {                                                                 \
-        lg[c] += (double)gm[c];                                                                         \
-        ld[c] += (double)gm[c] * ((double)xm[c] - (double)mean[c]);                                     \
+        pg[c] += (double)gm[c];                                                                         \
+        pd[c] += (double)gm[c] * ((double)xm[c] - (double)mean[c]);                                     \
       }                                                                                                 \
     }                                                                                                   \
-    _Pragma("omp critical")                                                                             \
-    for (int64_t c = 0; c < C; c++) { sum_g[c] += lg[c]; sum_gd[c] += ld[c]; }                          \
   }                                                                                                     \
+  for (int64_t c = 0; c < C; c++) { sum_g[c] = 0.0; sum_gd[c] = 0.0; }                                  \
+  for (int64_t b = 0; b < nb; b++)                                                                      \
+    for (int64_t c = 0; c < C; c++) { sum_g[c] += part[2 * b * C + c]; sum_gd[c] += part[2 * b * C + C + c]; }\
+  free(part);                                                                                           \
   T_ mg[C], k[C], scale[C];                                                                             \
   for (int64_t c = 0; c < C; c++) {                                                                     \
     mg[c] = (T_)(sum_g[c] / (double)M);                                                                 \
@@ -147,7 +183,10 @@ CLONES void bn_bwd_##SUF(const T_ *x, const T_ *g, const T_ *mean, const T_ *rst
     T_ *om = gx + m * C;                                                                                \
     for (int64_t c = 0; c < C; c++) om[c] = (gm[c] - mg[c] - (xm[c] - mean[c]) * k[c]) * scale[c];      \
   }                                                                                                     \
+  return 0;                                                                                             \
 }
+BN_STATS(float, f32)
+BN_STATS(double, f64)
 BN_BACKWARD(float, f32)
 BN_BACKWARD(double, f64)
 
@@ -193,8 +232,10 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
             b = getattr(lib, f"bwd_{kind}_{suf}")
             b.argtypes, b.restype = [p, p, d, p, p, p, p, i64, i64, d, d, d, d, d, i, i], d
     for suf in ("f32", "f64"):
+        f = getattr(lib, f"bn_stats_{suf}")
+        f.argtypes, f.restype = [p, p, p, i64, i64, i], i
         f = getattr(lib, f"bn_bwd_{suf}")
-        f.argtypes, f.restype = [p, p, p, p, p, p, p, p, i64, i64, i], None
+        f.argtypes, f.restype = [p, p, p, p, p, p, p, p, i64, i64, i], i
     return lib
 
 
