@@ -54,6 +54,34 @@ def test_ops_have_a_kind_whose_cost_is_known_and_neurons_a_parameter_count():
     assert {n: NEURONS.get(n).params for n in NEURONS} == {"lif": 0, "plif": 1, "if": 0}
 
 
+@pytest.mark.parametrize("name", OPS.names())
+def test_every_op_builds_a_module_whose_parameters_and_output_are_what_its_entry_says(name):
+    import torch
+
+    from msenas.nn.ops import SpikingOp
+    from msenas.genome.parts import op_params
+
+    for neuron in NEURONS:
+        op = Op(name=name, neuron=neuron, sign=-1)
+        module = SpikingOp(op, 8)
+        assert sum(p.numel() for p in module.parameters()) == op_params(name, neuron, 8)
+        x = torch.rand(2, 3, 8, 6, 6)
+        y = module(x)
+        assert y.shape == x.shape and (torch.all(y == 0) == OP_KINDS.get(op.kind).silent)
+
+
+@pytest.mark.parametrize("name", NEURONS.names())
+def test_every_neuron_model_builds_a_spiking_module_with_its_parameter_count(name):
+    import torch
+
+    from msenas.nn.neurons import make_neuron
+
+    module = make_neuron(name)
+    assert sum(p.numel() for p in module.parameters()) == NEURONS.get(name).params
+    s = module(torch.full((4, 2, 3), 2.0))
+    assert set(s.unique().tolist()) <= {0.0, 1.0} and s.sum() > 0
+
+
 @pytest.mark.parametrize("name", COMPOSITES.names())
 def test_every_composite_weighs_registered_proxies(name):
     assert all(n in PROXIES and w > 0 for n, w in COMPOSITES.get(name))

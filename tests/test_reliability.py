@@ -140,8 +140,8 @@ def test_a_disk_that_fills_mid_search_ends_in_one_line_and_loses_nothing_already
 def test_inspect_piped_into_a_reader_that_stops_after_one_line_exits_quietly(tmp_path):
     g = valid_genome()
     motif = g["cells"][0]["motifs"][0]
-    big = dict(g, cells=[{"integration": "sum", "motifs": [motif] * 16}] * 40, inputs=[[i] for i in range(40)],
-               reductions=[])                         # ~200 kB of text: more than a pipe buffer holds
+    big = dict(g, cells=[{"integration": "sum", "motifs": [motif] * 16}] * 64, inputs=[[i] for i in range(64)],
+               reductions=[])                         # ~110 kB of text: more than a pipe buffer and a read hold
     path = write(tmp_path / "big.json", big)
     proc = subprocess.Popen([sys.executable, "-m", "msenas", "inspect", str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)

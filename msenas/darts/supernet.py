@@ -27,7 +27,10 @@ from msenas.genome.templates import instantiate
 from msenas.genome.checks import validate
 from msenas.genome.types import Cell, Genome, Motif, Op
 from msenas.nn.attention import make_attention
+from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.cost import StateShape, needs_preprocess, plan
+from msenas.nn.memory import keep_freed_memory
+from msenas.nn.maps import add_all
 from msenas.nn.network import Preprocess
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
@@ -62,11 +65,7 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(SpikingOp(op, channels, neuron, "m") for op in ops)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        out = 0                                                   # x [T,B,C,H,W], w [n_ops]
-        for k, op in enumerate(self.ops):
-            if not op.zero:
-                out = out + w[k] * op(x)
-        return out
+        return add_all([w[k] * op(x) for k, op in enumerate(self.ops) if not op.zero])   # x [T,B,C,H,W], w [n_ops]
 
 
 class SuperCell(nn.Module):
@@ -83,15 +82,12 @@ class SuperCell(nn.Module):
 
     def forward(self, states: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         xs = [p(s) for p, s in zip(self.pre, states)]            # each [T,B,C,H,W]
-        older = sum(xs[:-1]) if len(xs) > 1 else xs[-1]
+        older = add_all(xs[:-1]) if len(xs) > 1 else xs[-1]
         nodes, k = [older, xs[-1]], 0
         for _ in range(self.n_nodes):
-            acc = 0
-            for src in range(len(nodes)):
-                acc = acc + self.edges[k](nodes[src], weights[k])
-                k += 1
-            nodes.append(acc)
-        return self.attention(sum(nodes[2:]))                    # [T,B,C,H,W]
+            nodes.append(add_all([self.edges[k + src](nodes[src], weights[k + src]) for src in range(len(nodes))]))
+            k += len(nodes) - 1
+        return self.attention(add_all(nodes[2:]))                # [T,B,C,H,W]
 
 
 class Supernet(nn.Module):
@@ -106,7 +102,7 @@ class Supernet(nn.Module):
         states = plan(genome, in_shape)
         self.stem = nn.Sequential(
             layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
-            layer.BatchNorm2d(states[0].channels, step_mode="m"))
+            BatchNorm2d(states[0].channels, step_mode="m"))
         self.cells = nn.ModuleList(
             SuperCell([states[s] for s in reads], states[i + 1], cfg, neuron) for i, reads in enumerate(genome.inputs))
         self.head_neuron = make_neuron("lif", neuron)
@@ -115,6 +111,8 @@ class Supernet(nn.Module):
         shape = (len(edge_list(cfg.n_nodes)), len(cfg.ops))
         self.alphas_normal = nn.Parameter(1e-3 * torch.randn(shape, generator=gen))
         self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(shape, generator=gen))
+        self.to(memory_format=torch.channels_last)               # as build_network: channels-last conv maps
+        keep_freed_memory()                                       # as build_network
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """The architecture weights (alphas): [normal, reduce], each [n_edges, n_ops]."""

@@ -3,18 +3,26 @@
 Network input [T,B,C,H,W] (or [B,C,H,W], repeated T times: direct encoding),
 output logits [T,B,classes]. Delay-1 motif edges deliver the previous time
 step's value of their source node (zero at t = 0).
+
+Speed (docs/benchmarks.md, "Simulation speed"): conv weights are kept
+channels-last, so every [T*B,C,H,W] map is channels-last (faster convolutions,
+pooling and BatchNorm on CPU); neurons run their whole T loop in one fused
+kernel (msenas/nn/fused.py); stepwise motifs split their inputs into views
+and join their outputs with one cat (no per-step copies, forward or backward).
 """
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from spikingjelly.activation_based import functional, layer
 from torch import nn
 
 from msenas.genome.checks import validate
 from msenas.genome.types import Cell, Genome, Motif
 from msenas.nn.attention import make_attention
+from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.cost import StateShape, needs_preprocess, plan
+from msenas.nn.maps import add_all, cat_channels, pool_to
+from msenas.nn.memory import keep_freed_memory
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
 
@@ -27,13 +35,12 @@ class Preprocess(nn.Module):
         self.size = (dst.h, dst.w)
         self.neuron = make_neuron("lif", neuron)
         self.conv = layer.Conv2d(src.channels, dst.channels, 1, bias=False, step_mode="m")
-        self.bn = layer.BatchNorm2d(dst.channels, step_mode="m")
+        self.bn = BatchNorm2d(dst.channels, step_mode="m")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.neuron(x)                                   # [T,B,Cs,Hs,Ws] spikes
         if s.shape[-2:] != self.size:
-            T = s.shape[0]
-            s = F.adaptive_avg_pool2d(s.flatten(0, 1), self.size).unflatten(0, (T, -1))
+            s = pool_to(s.flatten(0, 1), self.size).unflatten(0, s.shape[:2])
         return self.bn(self.conv(s))                         # [T,B,Cd,H,W]
 
 
@@ -52,27 +59,28 @@ class MotifModule(nn.Module):
         m = self.motif
         nodes = list(inputs) + [None] * m.n_nodes
         for n in range(m.n_inputs, m.n_inputs + m.n_nodes):     # index order is a topological order
-            acc = 0
+            acc = None
             for e, op in zip(m.edges, self.ops):
-                if e.dst != n:
+                src = nodes if e.delay == 0 else prev            # delay 1: node value at t-1 (none at t = 0)
+                if e.dst != n or op.zero or src is None:
                     continue
-                if e.delay == 0:
-                    acc = acc + op(nodes[e.src])
-                elif prev is not None:                           # delay 1: node value at t-1
-                    acc = acc + op(prev[e.src])
-            nodes[n] = acc
+                y = op.unsigned(src[e.src])                      # acc + sign * y, as acc + op(x) did
+                acc = (y if op.sign > 0 else -y) if acc is None else (acc + y if op.sign > 0 else acc - y)
+            nodes[n] = acc if acc is not None else torch.zeros_like(inputs[0])
         return nodes
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         if not self.stepwise:
             nodes = self._nodes(inputs, None)
-            return sum(nodes[n] for n in self.sinks)
-        outs, prev = [], None
-        for t in range(inputs[0].shape[0]):
-            nodes = self._nodes([x[t] for x in inputs], prev)
-            outs.append(sum(nodes[n] for n in self.sinks))
+            return add_all([nodes[n] for n in self.sinks])
+        T, B = inputs[0].shape[:2]
+        steps = [x.flatten(0, 1).tensor_split(T) for x in inputs]   # T views [B,C,H,W]; backward: one cat
+        ys, prev = [], None
+        for t in range(T):
+            nodes = self._nodes([x[t] for x in steps], prev)
+            ys.append(add_all([nodes[n] for n in self.sinks]))   # [B,C,H,W]
             prev = nodes
-        return torch.stack(outs)                                 # [T,B,C,H,W]
+        return torch.cat(ys).unflatten(0, (T, B))                # [T,B,C,H,W]; a 4-D cat keeps channels-last
 
 
 class CellModule(nn.Module):
@@ -90,19 +98,15 @@ class CellModule(nn.Module):
             self.project = nn.Sequential(
                 make_neuron("lif", neuron),
                 layer.Conv2d(k * out.channels, out.channels, 1, bias=False, step_mode="m"),
-                layer.BatchNorm2d(out.channels, step_mode="m"))
+                BatchNorm2d(out.channels, step_mode="m"))
         self.attention = make_attention(attention, out.channels)
 
     def forward(self, states: list[torch.Tensor]) -> torch.Tensor:
         xs = [p(s) for p, s in zip(self.pre, states)]            # each [T,B,C,H,W]
-        outs = []
-        for m in self.motifs:
-            if m.motif.n_inputs == 1:
-                outs.append(m([sum(xs)]))
-            else:                                                # DARTS-style: (older states, newest state)
-                older = sum(xs[:-1]) if len(xs) > 1 else xs[-1]
-                outs.append(m([older, xs[-1]]))
-        out = self.project(torch.cat(outs, dim=2)) if self.concat else sum(outs)
+        total = add_all(xs) if any(m.motif.n_inputs == 1 for m in self.motifs) else None
+        older = add_all(xs[:-1]) if len(xs) > 1 else xs[-1]      # DARTS-style: (older states, newest state)
+        outs = [m([total] if m.motif.n_inputs == 1 else [older, xs[-1]]) for m in self.motifs]
+        out = self.project(cat_channels(outs)) if self.concat else add_all(outs)
         return self.attention(out)
 
 
@@ -116,12 +120,13 @@ class Network(nn.Module):
         states = plan(genome, in_shape)
         self.stem = nn.Sequential(
             layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
-            layer.BatchNorm2d(states[0].channels, step_mode="m"))
+            BatchNorm2d(states[0].channels, step_mode="m"))
         self.cells = nn.ModuleList(
             CellModule(c, [states[s] for s in reads], states[i + 1], neuron, genome.attention)
             for i, (c, reads) in enumerate(zip(genome.cells, genome.inputs)))
         self.head_neuron = make_neuron("lif", neuron)
         self.classifier = nn.Linear(states[-1].channels, n_classes)
+        self.to(memory_format=torch.channels_last)               # conv weights; maps follow (module docstring)
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits [T,B,K] and every cell's output [T,B,C,H,W]; state is reset first."""
@@ -141,4 +146,5 @@ class Network(nn.Module):
 def build_network(genome: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int = 4,
                   neuron: NeuronParams = NeuronParams()) -> Network:
     """The one genome -> nn.Module function."""
+    keep_freed_memory()
     return Network(validate(genome), in_shape, n_classes, T, neuron)
