@@ -60,8 +60,9 @@ def seeded(seed: int) -> Iterator[None]:
 @torch.no_grad()
 def evaluate_model(model: nn.Module, split: TorchDataset, *, T: int, batch_size: int, device: torch.device,
                    amp: bool = False, max_batches: int | None = None, progress: bool = False,
-                   desc: str = "eval") -> dict:
-    """acc, loss, n_samples and spikes per sample (total, per cell) and synaptic ops of `model` (eval mode) on a split."""
+                   desc: str = "eval", energy=None) -> dict:
+    """acc, loss, n_samples and, per sample, spikes (total, per cell), firing rate per cell, SOPs, MACs and
+    energy in pJ (msenas.energy.EnergyConfig `energy`, default 45 nm constants) of `model` (eval mode) on a split."""
     from tqdm import tqdm
 
     from msenas.data import make_loader, to_time_major
@@ -86,6 +87,6 @@ def evaluate_model(model: nn.Module, split: TorchDataset, *, T: int, batch_size:
             correct += int((mean.argmax(1) == y).sum())
             n += len(y)
             bar.update(1)
-        spikes = mon.summary(n)
+        spikes = mon.summary(n, energy)
     model.train(was_training)
     return {"acc": correct / max(1, n), "loss": loss_sum / max(1, n), "n_samples": n, **spikes}

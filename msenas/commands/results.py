@@ -5,7 +5,7 @@ import argparse
 
 DEFAULT_COLUMNS = {  # per folder kind: what the terminal table shows (--csv writes every column)
     "run": ("n", "gen", "rank", "key", "fitness", "params", "spikes", "sops", "energy", "wall_time", "dead", "error"),
-    "result": ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "spikes", "energy", "epoch_time"),
+    "result": ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "spikes", "energy_pj", "epoch_time"),
     "darts": ("epoch", "w_lr", "train_loss", "train_acc", "valid_loss", "valid_acc", "epoch_time"),
 }
 

@@ -83,5 +83,9 @@ def summary_line(ev: dict) -> str:
     """One line of accuracy and spikes per sample (total and per cell)."""
     cells = ", ".join(f"{s:.4g}" for s in ev["spikes_per_cell"])
     extra = f", params {ev['params']:,}" if "params" in ev else ""
+    if "energy_pj" in ev:
+        extra += f", energy {ev['energy_pj'] / 1e6:.4g} uJ/sample"
+        if "energy_dense_pj" in ev:
+            extra += f" (non-spiking equivalent {ev['energy_dense_pj'] / 1e6:.4g} uJ)"
     return (f"test accuracy {ev['test_acc']:.4f}, test loss {ev['test_loss']:.4f}, "
             f"{ev['spikes']:.4g} spikes/sample (per cell: {cells}), {ev['sops']:.4g} synaptic ops/sample{extra}")

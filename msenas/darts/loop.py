@@ -124,7 +124,7 @@ def evaluate_supernet(model: Supernet, split, cfg: DartsConfig, device: torch.de
     """Loss, accuracy and NoS of the supernet (eval mode) on a held-out split."""
     ev = evaluate_model(model, split, T=cfg.T, batch_size=cfg.batch_size, device=device,
                         max_batches=cfg.max_valid_batches, progress=progress, desc="darts validation")
-    nos = {k: ev[k] for k in ("spikes", "spikes_per_cell", "sops")}
+    nos = {k: ev[k] for k in ("spikes", "spikes_per_cell", "firing_rate_per_cell", "sops", "macs", "energy_pj")}
     return {"valid_loss": ev["loss"], "valid_acc": ev["acc"], "valid_nos": nos}
 
 

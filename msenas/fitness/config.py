@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from msenas.config import Config, ConfigError
+from msenas.energy import EnergyConfig
 
 LIMITS = {"T": 1024, "per_class": 10_000, "repeats": 100, "steps": 100_000, "batch_size": 100_000,
           "calibration": 100_000}   # beyond any real use: a typo like T=1e8 is a config error, not a hung worker
@@ -50,6 +51,7 @@ class FitnessConfig(Config):
     promote: float = 1.0          # fraction promoted to the few-step proxies (1.0 = everyone)
     weights: tuple[tuple[str, float], ...] = ()  # custom composite; empty = the preset named by `proxy`
     device: Device = "auto"       # where a genome is scored: auto = cuda when the worker sees a GPU
+    energy: EnergyConfig = EnergyConfig()   # pJ per MAC and per accumulate (records' energy, the energy objective)
 
     def validate(self) -> "FitnessConfig":
         """Raise FitnessConfigError naming the first bad field; return self."""

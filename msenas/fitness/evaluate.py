@@ -75,6 +75,8 @@ def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, na
         spikes=float(np.mean([s["spikes"] for s in spikes])),
         spikes_per_cell=[float(v) for v in np.mean([s["spikes_per_cell"] for s in spikes], axis=0)],
         sops=float(np.mean([s["sops"] for s in spikes])),
+        mac_ops=float(np.mean([s["macs"] for s in spikes])),
+        energy=float(np.mean([s["energy_pj"] for s in spikes])), energy_dense=cfg.energy.dense_pj(cost.macs),
         params=int(cost.params), macs=int(cost.macs), wall_time=0.0,
         fidelity=FEW_STEP if few else ZERO_COST,
     )
@@ -94,7 +96,7 @@ def _repeat(genome: Genome, key: str, r: int, probe: ProbeData, cfg: FitnessConf
         m1 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == FEW_STEP))
         dead = dead or is_dead(m1.cell_counts[-1], cfg.metric)
         values.update({s.name: s.fn(m1, ctx) for s in specs if s.fidelity == FEW_STEP})
-    return values, monitor.summary(len(probe.y)), dead
+    return values, monitor.summary(len(probe.y), cfg.energy), dead
 
 
 def initialised_network(genome: Genome, key: str, repeat: int, probe: ProbeData, cfg: FitnessConfig,

@@ -18,7 +18,10 @@ class Record:
     error: str | None = None       # "ExceptionType: message" when the evaluation failed
     spikes: float = 0.0            # spikes per probe sample at initialisation (total)
     spikes_per_cell: list[float] = field(default_factory=list)
-    sops: float = 0.0              # measured synaptic ops per sample at initialisation
+    sops: float = 0.0              # measured synaptic ops per sample at initialisation (layers fed by spikes)
+    mac_ops: float = 0.0           # measured multiply-accumulates per sample (layers fed by non-spikes: the encoder)
+    energy: float = 0.0            # pJ per sample at initialisation: E_MAC x mac_ops + E_AC x sops (msenas.energy)
+    energy_dense: float = 0.0      # pJ per sample of the non-spiking network of the same shape: E_MAC x macs
     params: int = 0
     macs: int = 0                  # dense MACs per sample and time step
     wall_time: float = 0.0         # seconds

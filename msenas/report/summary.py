@@ -121,6 +121,8 @@ def result_summary(res: ResultFolder, figures: Sequence[FigureFile], notes: Sequ
          f"{_num(final.get('test_acc'))} (test loss {_num(final.get('test_loss'))})"),
         ("spikes per sample (NoS)", f"{_num(final.get('spikes'))} (per cell: {_cells(final.get('spikes_per_cell'))})"),
         ("synaptic ops per sample", _num(final.get("sops"))),
+        ("energy per sample (uJ, 45 nm)", _num(final["energy_pj"] / 1e6 if "energy_pj" in final else None)),
+        ("non-spiking equivalent (uJ)", _num(final["energy_dense_pj"] / 1e6 if "energy_dense_pj" in final else None)),
         ("params", _num(final.get("params", cfg.get("params")), ",")),
     ]
     lines = [f"# msenas report: trained model `{res.path.name}`", ""] + _table(rows)

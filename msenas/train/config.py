@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from msenas.config import Config, ConfigError, apply_overrides
+from msenas.energy import EnergyConfig
 
 
 class TrainConfigError(ConfigError):
@@ -36,6 +37,7 @@ class TrainConfig(Config):
     device: Literal["auto", "cpu", "cuda"] = "auto"  # "auto": cuda when available
     seed: int = 0
     max_train_batches: int | None = None  # cap on train batches per epoch (quick runs)
+    energy: EnergyConfig = EnergyConfig()  # pJ per MAC and per accumulate (energy per test sample)
 
     def validate(self) -> "TrainConfig":
         """Raise TrainConfigError naming the first bad field."""

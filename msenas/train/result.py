@@ -50,21 +50,27 @@ def read_json(path: str | os.PathLike) -> Any:
     return _read(p, "result file", ResultError)
 
 
-def final_metrics(history: list[dict], params: int, completed: bool) -> dict | None:
+def final_metrics(history: list[dict], params: int, completed: bool, energy_dense_pj: float | None = None) -> dict | None:
     """The final block of metrics.json, from the last epoch's evaluation (None while running)."""
     if not completed or not history:
         return None
     last = history[-1]
-    keys = ("test_acc", "test_loss", "spikes", "spikes_per_cell", "sops")
-    return {**{k: last[k] for k in keys}, "params": params, "epochs": last["epoch"],
-            "train_time": sum(h["epoch_time"] for h in history)}
+    keys = ("test_acc", "test_loss", "spikes", "spikes_per_cell", "firing_rate_per_cell", "sops", "mac_ops",
+            "energy_pj")
+    final = {**{k: last[k] for k in keys if k in last}, "params": params, "epochs": last["epoch"],
+             "train_time": sum(h["epoch_time"] for h in history)}
+    if energy_dense_pj is not None:
+        final["energy_dense_pj"] = energy_dense_pj
+    return final
 
 
-def write_metrics(out_dir: Path, history: list[dict], params: int, epochs: int) -> dict:
-    """metrics.json: per-epoch history and, once every epoch is done, the final figures."""
+def write_metrics(out_dir: Path, history: list[dict], params: int, epochs: int,
+                  energy_dense_pj: float | None = None) -> dict:
+    """metrics.json: per-epoch history and, once every epoch is done, the final figures (energy in pJ per sample)."""
     done = bool(history) and history[-1]["epoch"] >= epochs
     metrics = {"schema_version": RESULT_SCHEMA, "completed_epochs": history[-1]["epoch"] if history else 0,
-               "epochs": epochs, "history": history, "final": final_metrics(history, params, done)}
+               "epochs": epochs, "history": history,
+               "final": final_metrics(history, params, done, energy_dense_pj)}
     write_json(out_dir / METRICS, metrics)
     return metrics
 
@@ -138,5 +144,5 @@ def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, 
         raise ResultError(f"{out_dir}: trained for input {tuple(config['in_shape'])} and {config['n_classes']} classes, "
                           f"but {dataset.info.name} gives {dataset.info.in_shape} and {dataset.info.n_classes}")
     ev = evaluate_model(model, dataset.test, T=cfg.T, batch_size=batch_size or cfg.batch_size, device=dev,
-                        amp=amp, progress=progress)
+                        amp=amp, progress=progress, energy=cfg.energy)
     return {"test_acc": ev.pop("acc"), "test_loss": ev.pop("loss"), **ev}

@@ -29,6 +29,7 @@ from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGH
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
 from msenas.memory import check_memory
+from msenas.nn.cost import complexity
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
 
@@ -78,12 +79,12 @@ def train(genome: Genome, dataset: Dataset, cfg: TrainConfig, out_dir: str | Pat
             history.append(_epoch(run, dataset, cfg, epoch, progress))
             _save_checkpoint(out, run, history, config, dataset)
             save_tensors(out / WEIGHTS, _cpu_state(run.model))
-            write_metrics(out, history, config["params"], cfg.epochs)
+            write_metrics(out, history, config["params"], cfg.epochs, config.get("energy_dense_pj"))
             if on_epoch_end is not None:
                 on_epoch_end(history[-1])
         if not (out / WEIGHTS).is_file():
             save_tensors(out / WEIGHTS, _cpu_state(run.model))
-        return write_metrics(out, history, config["params"], cfg.epochs)
+        return write_metrics(out, history, config["params"], cfg.epochs, config.get("energy_dense_pj"))
 
 
 def _epoch(run: _Run, dataset: Dataset, cfg: TrainConfig, epoch: int, progress: bool) -> dict:
@@ -98,10 +99,11 @@ def _epoch(run: _Run, dataset: Dataset, cfg: TrainConfig, epoch: int, progress: 
         train_loss, train_acc, lr = _train_epoch(run, loader, LOSSES.get(cfg.loss), cfg, bar)
     t1, c1 = time.perf_counter(), time.process_time()
     ev = evaluate_model(run.model, dataset.test, T=cfg.T, batch_size=cfg.batch_size, device=run.device, amp=run.amp,
-                        progress=progress, desc=f"test {epoch + 1}/{cfg.epochs}")
+                        progress=progress, desc=f"test {epoch + 1}/{cfg.epochs}", energy=cfg.energy)
     record = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
               "test_acc": ev["acc"], "test_loss": ev["loss"], "spikes": ev["spikes"],
-              "spikes_per_cell": ev["spikes_per_cell"], "sops": ev["sops"], "lr": lr,
+              "spikes_per_cell": ev["spikes_per_cell"], "firing_rate_per_cell": ev["firing_rate_per_cell"],
+              "sops": ev["sops"], "mac_ops": ev["macs"], "energy_pj": ev["energy_pj"], "lr": lr,
               "epoch_time": t1 - t0, "epoch_cpu_time": c1 - c0, "eval_time": time.perf_counter() - t1}
     if progress:
         tqdm.write(_epoch_line(record, cfg.epochs), file=sys.stderr)
@@ -169,7 +171,9 @@ def _run_config(genome: Genome, dataset: Dataset, cfg: TrainConfig, data: DataCo
                          "warmup_steps": round(cfg.warmup_epochs * run.steps_per_epoch)},
             "data": data.to_dict(), "dataset": dataset.info.name, "in_shape": list(dataset.info.in_shape),
             "n_classes": dataset.info.n_classes, "event": dataset.info.event,
-            "genome_key": genome_io.key(genome), "params": sum(p.numel() for p in run.model.parameters())}
+            "genome_key": genome_io.key(genome), "params": sum(p.numel() for p in run.model.parameters()),
+            "energy_dense_pj": cfg.energy.dense_pj(complexity(genome, dataset.info.in_shape,
+                                                              dataset.info.n_classes).macs)}
 
 
 def _cpu_state(model: nn.Module) -> dict:
@@ -231,5 +235,6 @@ def _same(out: Path, section: str, saved, now) -> None:
 
 def _epoch_line(r: dict, epochs: int) -> str:
     return (f"epoch {r['epoch']}/{epochs}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
-            f"test loss {r['test_loss']:.4f} acc {r['test_acc']:.4f} | {r['spikes']:.4g} spikes/sample | "
+            f"test loss {r['test_loss']:.4f} acc {r['test_acc']:.4f} | {r['spikes']:.4g} spikes/sample, "
+            f"{r['energy_pj'] / 1e6:.4g} uJ/sample | "
             f"{r['epoch_time']:.1f} s")
