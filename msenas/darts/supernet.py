@@ -19,19 +19,18 @@ output of the discrete network.
 from __future__ import annotations
 
 import torch
-from spikingjelly.activation_based import functional, layer
+from spikingjelly.activation_based import functional
 from torch import nn
 
 from msenas.darts.config import DartsConfig
-from msenas.genome.templates import instantiate
 from msenas.genome.checks import validate
+from msenas.genome.templates import instantiate
 from msenas.genome.types import Cell, Genome, Motif, Op
 from msenas.nn.attention import make_attention
-from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.cost import StateShape, needs_preprocess, plan
-from msenas.nn.memory import keep_freed_memory
 from msenas.nn.maps import add_all
-from msenas.nn.network import Preprocess
+from msenas.nn.memory import keep_freed_memory
+from msenas.nn.network import Preprocess, head_logits, make_stem
 from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
 
@@ -100,9 +99,7 @@ class Supernet(nn.Module):
         genome = skeleton(cfg)
         self.inputs, self.reductions = genome.inputs, set(genome.reductions)
         states = plan(genome, in_shape)
-        self.stem = nn.Sequential(
-            layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
-            BatchNorm2d(states[0].channels, step_mode="m"))
+        self.stem = make_stem(in_shape[0], states[0].channels)
         self.cells = nn.ModuleList(
             SuperCell([states[s] for s in reads], states[i + 1], cfg, neuron) for i, reads in enumerate(genome.inputs))
         self.head_neuron = make_neuron("lif", neuron)
@@ -134,5 +131,4 @@ class Supernet(nn.Module):
         states = [self.stem(x)]
         for i, (cell, reads) in enumerate(zip(self.cells, self.inputs)):
             states.append(cell([states[s] for s in reads], w["reduce" if i in self.reductions else "normal"]))
-        feat = self.head_neuron(states[-1]).mean(dim=(3, 4))      # [T,B,C]
-        return self.classifier(feat)                              # [T,B,K]
+        return head_logits(self.head_neuron, self.classifier, states[-1])   # [T,B,K]

@@ -27,6 +27,17 @@ from msenas.nn.neurons import NeuronParams, make_neuron
 from msenas.nn.ops import SpikingOp
 
 
+def make_stem(in_channels: int, channels: int) -> nn.Sequential:
+    """The encoding layer of every network and supernet: conv3x3 -> BN on the input (multi-step)."""
+    return nn.Sequential(layer.Conv2d(in_channels, channels, 3, padding=1, bias=False, step_mode="m"),
+                         BatchNorm2d(channels, step_mode="m"))
+
+
+def head_logits(neuron: nn.Module, classifier: nn.Linear, last: torch.Tensor) -> torch.Tensor:
+    """The readout of every network and supernet: LIF -> global average pool -> linear, [T,B,C,H,W] -> [T,B,K]."""
+    return classifier(neuron(last).mean(dim=(3, 4)))
+
+
 class Preprocess(nn.Module):
     """LIF -> adaptive avg pool to the cell's resolution -> conv1x1 -> BN (multi-step)."""
 
@@ -118,9 +129,7 @@ class Network(nn.Module):
         super().__init__()
         self.genome, self.in_shape, self.n_classes, self.T = genome, tuple(in_shape), n_classes, T
         states = plan(genome, in_shape)
-        self.stem = nn.Sequential(
-            layer.Conv2d(in_shape[0], states[0].channels, 3, padding=1, bias=False, step_mode="m"),
-            BatchNorm2d(states[0].channels, step_mode="m"))
+        self.stem = make_stem(in_shape[0], states[0].channels)
         self.cells = nn.ModuleList(
             CellModule(c, [states[s] for s in reads], states[i + 1], neuron, genome.attention)
             for i, (c, reads) in enumerate(zip(genome.cells, genome.inputs)))
@@ -136,8 +145,7 @@ class Network(nn.Module):
         states = [self.stem(x)]
         for cell, reads in zip(self.cells, self.genome.inputs):
             states.append(cell([states[s] for s in reads]))
-        feat = self.head_neuron(states[-1]).mean(dim=(3, 4))     # [T,B,C]
-        return self.classifier(feat), states[1:]
+        return head_logits(self.head_neuron, self.classifier, states[-1]), states[1:]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)[0]
