@@ -29,9 +29,10 @@ def add(*values: Value) -> Value:
     return {name: c for name, c in out.items() if c != 0.0}
 
 
-def threshold(v_threshold: float) -> float:
-    """NIR's threshold for spikingjelly's: the float32 just below, so v > it iff v >= v_threshold in float32."""
-    return float(np.nextafter(np.float32(v_threshold), np.float32(-np.inf)))
+def threshold(v_threshold: float, dtype: type = np.float32) -> float:
+    """NIR's threshold for spikingjelly's: the number of `dtype` just below it, so that in that precision NIR's
+    v > threshold fires exactly when spikingjelly's v >= v_threshold does (at v == v_threshold too)."""
+    return float(np.nextafter(dtype(v_threshold), dtype(-np.inf)))
 
 
 class GraphBuilder:

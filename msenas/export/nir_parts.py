@@ -32,10 +32,14 @@ def dims(s: StateShape) -> tuple[int, int, int]:
 # ----------------------------------------------------------------------------- neurons
 
 
+def _v_threshold(b: GraphBuilder, m: nn.Module, shape: Shape) -> np.ndarray:
+    return b.full(threshold(m.v_threshold, b.dtype), shape)
+
+
 def _lif(b: GraphBuilder, m: nn.Module, shape: Shape, tau_steps: float) -> nir.LIF:
     v_reset = float(m.v_reset)      # spikingjelly leaks towards v_reset: v += (x - (v - v_reset)) / tau
     return nir.LIF(tau=b.full(tau_steps * DT, shape), r=b.full(1.0, shape), v_leak=b.full(v_reset, shape),
-                   v_threshold=b.full(threshold(m.v_threshold), shape), v_reset=b.full(v_reset, shape))
+                   v_threshold=_v_threshold(b, m, shape), v_reset=b.full(v_reset, shape))
 
 
 def _plif_tau(m: nn.Module) -> float:
@@ -45,7 +49,7 @@ def _plif_tau(m: nn.Module) -> float:
 NEURONS = {  # msenas.nn.neurons kind -> (builder, node, shape) -> NIR node
     "lif": lambda b, m, shape: _lif(b, m, shape, float(m.tau)),
     "plif": lambda b, m, shape: _lif(b, m, shape, _plif_tau(m)),
-    "if": lambda b, m, shape: nir.IF(r=b.full(1.0 / DT, shape), v_threshold=b.full(threshold(m.v_threshold), shape),
+    "if": lambda b, m, shape: nir.IF(r=b.full(1.0 / DT, shape), v_threshold=_v_threshold(b, m, shape),
                                      v_reset=b.full(float(m.v_reset), shape)),
 }
 

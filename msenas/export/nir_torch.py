@@ -3,7 +3,7 @@
 nirtorch 2.6 maps only Affine, AvgPool2d, Conv1d/2d, Flatten, Linear and SumPool2d
 by default, and of those its Affine drops the bias, its Flatten counts dimensions
 with the batch and its SumPool2d ignores padding; neurons it leaves to the
-simulator. NODE_MAP maps every primitive our graphs use, unbatched NIR shapes
+simulator. node_map() maps every primitive our graphs use, unbatched NIR shapes
 with a leading batch dimension, each neuron by forward Euler at DT:
 
     v <- v + DT / tau * (v_leak - v + R * I)     (LIF)      v <- v + DT * R * I     (IF)
@@ -86,7 +86,8 @@ class Pool(nn.Module):
         self.total = total
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(x, self.k, self.s, self.p, count_include_pad=True, divisor_override=1 if self.total else None)
+        divisor = 1 if self.total else None
+        return F.avg_pool2d(x, self.k, self.s, self.p, count_include_pad=True, divisor_override=divisor)
 
 
 def _conv(node: nir.Conv2d) -> nn.Conv2d:
@@ -123,7 +124,8 @@ def node_map(dt: float = DT) -> dict[type, Callable[[nir.NIRNode], nn.Module]]:
 
 def load(graph: nir.NIRGraph | str | os.PathLike, dtype: torch.dtype = torch.float32,
          nodes: dict | None = None) -> nn.Module:
-    """A NIR graph (or .nir file) as a nirtorch module: (x [B,...], state) -> (output, state); `nodes` overrides NODE_MAP."""
+    """A NIR graph (or .nir file) as a nirtorch module (x [B,...], state) -> (output, state); `nodes` overrides
+    entries of node_map()."""
     import nirtorch
 
     if not isinstance(graph, nir.NIRGraph):
