@@ -8,17 +8,19 @@ neurons, which branch on their state). Conventions, and what a reader must do (d
   step (direct encoding), the output that step's logits; the class scores are their mean over T;
 - LIF: tau = spikingjelly's tau (in steps) * DT, R = 1, v_leak = v_reset = 0; PLIF is a LIF
   with its learned tau; IF: R = 1 / DT. Forward Euler at DT is then spikingjelly's update.
-  v_threshold is the float32 just below ours: NIR fires at v > v_threshold, spikingjelly at v >= it;
+  v_threshold is the number just below ours in the export precision: NIR fires at v > v_threshold,
+  spikingjelly at v >= it;
 - conv + BatchNorm: one Conv2d with the eval-mode BatchNorm and the edge's sign folded in;
-- avgpool3x3 (padding not counted): SumPool2d, then Scale(sign / cells in the window);
+- avgpool3x3 (padding not counted): AvgPool2d (padding counted), then Scale(sign * 9 / cells in the window);
   maxpool3x3 of spikes: SumPool2d, then Threshold 0.5 (the max of 0/1 values: any of them is 1);
 - sums: fan-in edges (a NIR node sums its inputs); a term with a coefficient other than 1
   (an inhibitory identity edge) passes a Scale node; concat integration: the projection's
   neuron and 1x1 conv split per motif (both act per channel), their outputs summed;
 - a delay-1 feedback edge closes a cycle into a Scale(1) junction holding its target node's sum.
-  Discrete-time executors deliver the value that closes a cycle one step late (zero at the first
-  step), which is exactly the delay-1 edge; node names begin with a topological index, so a reader
-  that visits nodes in name order (nirtorch after nir.read) meets the junction before the edge.
+  A discrete-time executor breaks a cycle with a one-step delay; nirtorch puts it where it meets a
+  node whose input is not computed yet, and delivers that input's previous value (zero at the
+  first step). Node names begin with a topological index and nirtorch visits nodes in name order
+  (after nir.read), so it meets the junction before the edge: exactly the delay-1 edge.
 """
 from __future__ import annotations
 

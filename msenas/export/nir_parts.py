@@ -90,12 +90,16 @@ def _conv(b, body, sign, x, shape, label, source) -> Value:
 
 
 def _avgpool(b, body, sign, x, shape, label, source) -> Value:
-    total = _sum_pool(b, body, x, shape, label, source)
+    # AvgPool2d (padding counted, sum / k^2), then Scale(k^2 / cells in the window): exact factors (1, 1.5, 2.25
+    # for 3x3), so a reader that divides by k^2, as torch does, rounds like spikingjelly's sum / cells except,
+    # in float32, 5/6 at a border (docs/nir.md); a reciprocal Scale(1 / cells) rounds apart more often
     (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in (body.kernel_size, body.stride, body.padding))
-    counts = np.outer(_window_counts(shape[1], kh, sh, ph), _window_counts(shape[2], kw, sw, pw))
+    pool = nir.AvgPool2d(kernel_size=np.array([kh, kw]), stride=np.array([sh, sw]), padding=np.array([ph, pw]))
+    mean = b.add(f"{label}_avgpool", pool, x, shape, source)
     if body.count_include_pad:
-        counts = np.full_like(counts, kh * kw)
-    return {b.add(f"{label}_mean", nir.Scale(b.full(sign / counts, shape)), {total: 1.0}, shape, source): 1.0}
+        return {mean: sign}
+    cells = np.outer(_window_counts(shape[1], kh, sh, ph), _window_counts(shape[2], kw, sw, pw))
+    return {b.add(f"{label}_border", nir.Scale(b.full(sign * kh * kw / cells, shape)), {mean: 1.0}, shape, source): 1.0}
 
 
 def _maxpool(b, body, sign, x, shape, label, source) -> Value:
