@@ -112,6 +112,7 @@ def _identity(b, body, sign, x, shape, label, source) -> Value:
 
 
 BODIES = {"conv": _conv, "avgpool": _avgpool, "maxpool": _maxpool, "identity": _identity}   # OP_KINDS names
+ON_SPIKES_ONLY = {"maxpool"}    # bodies whose mapping holds only on 0/1 input
 
 
 def op_value(b: GraphBuilder, e: Edge, op: SpikingOp, x: Value, shape: Shape, label: str, source: str,
@@ -123,6 +124,8 @@ def op_value(b: GraphBuilder, e: Edge, op: SpikingOp, x: Value, shape: Shape, la
         raise NIRExportError(f"{where}: op kind {e.op.kind!r} has no NIR mapping (mapped: {', '.join(BODIES)})")
     if not isinstance(op.neuron, nn.Identity):
         x = neuron(b, op.neuron, x, shape, label, f"{source}.neuron", where)
+    elif e.op.kind in ON_SPIKES_ONLY:
+        raise NIRExportError(f"{where}: {e.op.kind} without a neuron has no NIR mapping (mapped on spikes only)")
     return BODIES[e.op.kind](b, op.body, op.sign, x, shape, label, f"{source}.body")
 
 
