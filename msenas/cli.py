@@ -12,11 +12,12 @@ from msenas.errors import MsenasError
 
 OUT_OF_MEMORY = "try a smaller genome, batch, T or data size, or a machine with more memory"
 
-# subcommand -> module in msenas.commands exposing add_arguments(parser) and run(args) -> int
+# subcommand -> module in msenas.commands ("-" read as "_") exposing add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, str] = {
     "inspect": "Print a readable summary of a genome JSON file",
     "search": "Evolve SNN architectures (DEAP, fitness on Ray workers)",
     "export": "Write the top genomes of a run folder as JSON files",
+    "export-nir": "Write a trained result folder's network as a NIR graph (neuromorphic toolchains)",
     "train": "Train a genome with surrogate gradients",
     "transfer": "Rebuild a genome for another dataset and train it there",
     "evaluate": "Load a trained result folder and evaluate it on its test split",
@@ -32,6 +33,7 @@ INSTALL_HINTS = {  # a dependency missing from the environment -> how to install
     "ray": "pip install 'ray>=2.9'", "deap": "pip install 'deap>=1.4'", "sklearn": "pip install scikit-learn",
     "scipy": "pip install scipy", "matplotlib": "pip install matplotlib", "tqdm": "pip install tqdm",
     "loguru": "pip install loguru (spikingjelly imports it)",
+    "nir": "pip install nir==1.0.8", "nirtorch": "pip install nirtorch==2.6",
 }
 
 
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"msenas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
-        if importlib.util.find_spec(f"msenas.commands.{name}") is None:
+        if importlib.util.find_spec(f"msenas.commands.{_module_name(name)}") is None:
             continue
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=name)
@@ -50,8 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _module_name(command: str) -> str:
+    return command.replace("-", "_")
+
+
 def _module(name: str):
-    return importlib.import_module(f"msenas.commands.{name}")
+    return importlib.import_module(f"msenas.commands.{_module_name(name)}")
 
 
 def main(argv: list[str] | None = None) -> int:

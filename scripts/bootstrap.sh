@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 . .venv/bin/activate
 stamp=.venv/.msenas-installed
 if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt constraints.txt ] \
-   && python -c "import msenas, torch, spikingjelly, tonic" 2>/dev/null; then
+   && python -c "import msenas, torch, spikingjelly, tonic, nir, nirtorch" 2>/dev/null; then
   exit 0
 fi
 python -m pip install -q --upgrade pip

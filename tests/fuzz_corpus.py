@@ -198,7 +198,7 @@ def make_corpus(root: str | os.PathLike) -> list[Case]:
     """Write every input under root and return the cases (a real tiny search and training run first)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("genomes", "search", "export", "train", "evaluate", "report", "darts"):   # outputs of a former run
+    for name in ("genomes", "search", "export", "train", "evaluate", "export-nir", "report", "darts"):   # former run
         shutil.rmtree(root / name, ignore_errors=True)
     cases: list[Case] = []
     g = write(root / "genome.json", valid_genome())
@@ -209,6 +209,7 @@ def make_corpus(root: str | os.PathLike) -> list[Case]:
     cases += _export_cases(root, run)
     cases += _train_cases(root, g, result)
     cases += _evaluate_cases(root, result)
+    cases += _export_nir_cases(root, result)
     darts = reference_darts(root)
     cases += _report_cases(root, run, result, darts)
     cases += _darts_cases(root, darts)
@@ -499,6 +500,28 @@ def _evaluate_cases(root: Path, result: Path) -> list[Case]:
               Case("evaluate/batch_size_zero", ("evaluate", str(result), "--batch-size", "0"), 2),
               Case("evaluate/data_dir_missing", ("evaluate", str(result), "--data-dir", str(d / "absent")), 2)]
     return cases
+
+
+def _export_nir_cases(root: Path, result: Path) -> list[Case]:
+    d = root / "export-nir"
+    edits: dict[str, tuple[Callable[[Path], Any] | None, int]] = {
+        "valid": (None, 0),
+        "config_missing": (lambda p: (p / "config.json").unlink(), 2),
+        "weights_garbage": (lambda p: write(p / "weights.pt", b"PK\x03\x04garbage"), 2),
+        "genome_eca": (lambda p: _edit_json(p / "genome.json", lambda g: g.update(attention="eca")), 2),
+        "genome_wide": (lambda p: write(p / "genome.json", big_genomes()["wide"]), 2),
+    }
+    cases = [Case(f"export-nir/{name}", ("export-nir", str(_copy(result, d / name, edit))), expect)
+             for name, (edit, expect) in edits.items()]
+    out_folder = d / "out-folder"
+    out_folder.mkdir(parents=True, exist_ok=True)
+    return cases + [
+        Case("export-nir/float64", ("export-nir", str(result), "--out", str(d / "f64.nir"), "--dtype", "float64"), 0),
+        Case("export-nir/dtype_unknown", ("export-nir", str(result), "--dtype", "float16"), 2),
+        Case("export-nir/missing_folder", ("export-nir", str(d / "absent")), 2),
+        Case("export-nir/out_is_a_folder", ("export-nir", str(result), "--out", str(out_folder)), 2),
+        Case("export-nir/out_under_a_file", ("export-nir", str(result), "--out", str(result / "config.json" / "x.nir")),
+             2)]
 
 
 def _report_cases(root: Path, run: Path, result: Path, darts: Path) -> list[Case]:

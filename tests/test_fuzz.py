@@ -22,4 +22,5 @@ def test_every_case_of_the_fuzz_corpus_ends_in_exit_0_or_one_error_line_without_
         if o.code == 2:                        # one line naming the command, never a usage-only failure
             assert sum("error:" in line for line in o.stderr.splitlines()) == 1
     commands = Counter(c.argv[0] for c in cases)
-    assert set(commands) == {"inspect", "search", "export", "train", "transfer", "evaluate", "report", "darts"}
+    assert set(commands) == {"inspect", "search", "export", "export-nir", "train", "transfer", "evaluate",
+                             "report", "darts"}

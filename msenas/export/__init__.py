@@ -1,0 +1,1 @@
+"""Trained networks in formats other tools read: NIR graphs (nir_graph.py writes, nir_torch.py runs one)."""
