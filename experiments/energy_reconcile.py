@@ -1,33 +1,51 @@
-"""Reconcile msenas energy counts with spikingjelly op_counter (SynOpCounter, ACCounter, MACCounter) on the demo genome.
+"""msenas's energy counts beside spikingjelly's op_counter (SynOpCounter, ACCounter, MACCounter), one network.
 
-    python experiments/energy_reconcile.py      # docs/energy.md, "Against spikingjelly's op_counter"
+The demo's best genome (experiments/genomes/demo_best.json) at initialisation (seed 0), 64 test digits at
+16x16, T = 4; per sample. Results in docs/energy.md, "Against spikingjelly's op_counter".
+
+    python experiments/energy_reconcile.py
 """
-import json, torch
-torch.set_num_threads(1)
-from spikingjelly.activation_based.op_counter import DispatchCounterMode, SynOpCounter, ACCounter, MACCounter
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from spikingjelly.activation_based.op_counter import ACCounter, DispatchCounterMode, MACCounter, SynOpCounter
+
 from msenas.config import DataConfig
+from msenas.energy import EnergyConfig
 from msenas.genome import io
+from msenas.nn.cost import complexity
 from msenas.nn.monitor import SpikeMonitor
 from msenas.nn.network import build_network
-from msenas.nn.cost import complexity
-from msenas.energy import EnergyConfig
-g, _ = io.read("experiments/genomes/demo_best.json")
-ds = DataConfig("digits", seed=0).build(4)
-x = torch.stack([ds.test[i][0] for i in range(64)])
-torch.manual_seed(0)
-net = build_network(g, ds.info.in_shape, ds.info.n_classes, T=4).eval()
-xt = x.unsqueeze(0).repeat(4, 1, 1, 1, 1)
-counters = [SynOpCounter(), ACCounter(), MACCounter()]
-with torch.no_grad():
-    with DispatchCounterMode(counters):
-        net(xt)
-    with SpikeMonitor(net) as mon:
-        net(xt)
-n = x.shape[0]
-s = mon.summary(n)
-c = complexity(g, ds.info.in_shape, ds.info.n_classes)
-out = {"in_shape": ds.info.in_shape, "msenas_sops": s["sops"], "msenas_macs": s["macs"], "energy_uj": s["energy_pj"]/1e6,
-       "sj_synops": counters[0].get_total()/n, "sj_acs": counters[1].get_total()/n, "sj_macs": counters[2].get_total()/n,
-       "dense_macs_per_step": c.macs, "dense_energy_uj": EnergyConfig().dense_pj(c.macs)/1e6,
-       "sj_energy_uj": (4.6*counters[2].get_total()/n + 0.9*counters[1].get_total()/n)/1e6}
-print(json.dumps(out, indent=1))
+
+GENOME = Path(__file__).resolve().parent / "genomes" / "demo_best.json"
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    genome, _ = io.read(GENOME)
+    dataset = DataConfig("digits", seed=0).build(4)
+    x = torch.stack([dataset.test[i][0] for i in range(64)]).unsqueeze(0).repeat(4, 1, 1, 1, 1)   # [T,B,C,H,W]
+    torch.manual_seed(0)
+    net = build_network(genome, dataset.info.in_shape, dataset.info.n_classes, T=4).eval()
+    synops, acs, macs = SynOpCounter(), ACCounter(), MACCounter()
+    with torch.no_grad():
+        with DispatchCounterMode([synops, acs, macs]):
+            net(x)
+        with SpikeMonitor(net) as mon:
+            net(x)
+    n, e = x.shape[1], EnergyConfig()
+    ours = mon.summary(n, e)
+    dense = complexity(genome, dataset.info.in_shape, dataset.info.n_classes).macs
+    print(json.dumps({
+        "msenas": {"sops": ours["sops"], "macs": ours["macs"], "energy_uj": ours["energy_pj"] / 1e6,
+                   "dense_macs_per_step": dense, "dense_energy_uj": e.dense_pj(dense) / 1e6},
+        "spikingjelly": {"synops": synops.get_total() / n, "acs": acs.get_total() / n, "macs": macs.get_total() / n,
+                         "energy_uj": e.spiking_pj(macs.get_total() / n, acs.get_total() / n) / 1e6},
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
