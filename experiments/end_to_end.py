@@ -44,7 +44,7 @@ def baseline():
 
 def _search(args, out: Path):
     from msenas.genome import io
-    from msenas.rundir import BEST, read_json
+    from msenas.rundir import BEST
     from msenas.search.config import load_config
     from msenas.search.run import run_search
 
@@ -54,8 +54,7 @@ def _search(args, out: Path):
         t0 = time.perf_counter()
         run_search(cfg, run, resume=(run / "checkpoint.json").is_file(), progress=False)
         (out / "search_seconds.json").write_text(json.dumps({"seconds": time.perf_counter() - t0}))
-    best = read_json(run / BEST)
-    return cfg, io.from_dict(best["genome"])
+    return cfg, io.read(run / BEST)[0]
 
 
 def run(args: argparse.Namespace) -> None:
