@@ -153,6 +153,38 @@ def test_another_datasets_folder_is_recognised_not_assumed(tmp_path):
         get_dataset("nmnist", str(tmp_path / "gesture"))
 
 
+def test_cifar_and_event_readers_name_each_others_folders(tmp_path):
+    from test_data import fake_cifar10, fake_cifar100
+
+    c10, c100 = fake_cifar10(tmp_path / "c10"), fake_cifar100(tmp_path / "c100")
+    with pytest.raises(DataError, match=r"cifar10: no cifar-10-batches-py under .*nmnist .*; this folder looks like "
+                                        r"N-MNIST \(.*\): use --dataset nmnist$"):
+        get_dataset("cifar10", str(REAL))
+    with pytest.raises(DataError, match=r"cifar10: no .*; this folder looks like CIFAR-100 .*use --dataset cifar100$"):
+        get_dataset("cifar10", str(c100))
+    with pytest.raises(DataError, match=r"cifar100: no .*; this folder looks like CIFAR-10 .*use --dataset cifar10$"):
+        get_dataset("cifar100", str(c10 / "cifar-10-batches-py"))
+    for name in ("nmnist", "dvsgesture", "cifar10dvs"):
+        with pytest.raises(DataError, match=rf"{name}: no .*; this folder looks like CIFAR-10 .*use --dataset cifar10$"):
+            get_dataset(name, str(c10))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError) as e:
+        get_dataset("cifar10", str(tmp_path / "empty"))
+    assert "looks like" not in str(e.value)
+
+
+def test_a_wrong_folder_is_a_one_line_exit_2_naming_the_dataset_it_looks_like(tmp_path, capsys):
+    from msenas.cli import main
+
+    rc = main(["train", str(Path(__file__).parents[1] / "experiments" / "genomes" / "demo_best.json"),
+               "--dataset", "dvsgesture", "--data-dir", str(REAL), "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("msenas train: error: dvsgesture: no ") and str(REAL) in err
+    assert err.strip().endswith("looks like N-MNIST (<root>/NMNIST/{Train,Test}/<digit 0..9>/<nnnnn>.bin "
+                                "(5 bytes per event)): use --dataset nmnist")
+
+
 def test_spikingjelly_nmnist_tree_read_as_dvsgesture_is_refused(tmp_path):
     """spikingjelly writes N-MNIST and DVS128 Gesture as the same tree: the recordings' extent tells them apart."""
     rng = np.random.default_rng(0)
