@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     g, extras = io.read(args.genome)
     _, recorded = io.recorded_input(extras)
     try:
-        in_shape = tuple(int(v) for v in args.in_shape.split(",")) if args.in_shape is not None else recorded or (1, 16, 16)
+        in_shape = recorded or (1, 16, 16) if args.in_shape is None else tuple(int(v) for v in args.in_shape.split(","))
         assert len(in_shape) == 3 and min(in_shape) > 0
     except (ValueError, AssertionError):
         raise GenomeError(f"--in-shape: expected three positive integers C,H,W, got {args.in_shape!r}") from None

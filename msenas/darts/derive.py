@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import torch
 
-UNIFORM_TOLERANCE = 0.05   # alphas whose every op weight is within 5% of 1/n_ops have not been searched
-
 from msenas.darts.config import DartsConfig
 from msenas.darts.supernet import candidate_ops, edge_list, skeleton
 from msenas.genome.templates import instantiate
 from msenas.genome.types import Genome, Motif
+
+UNIFORM_TOLERANCE = 0.05   # alphas whose every op weight is within 5% of 1/n_ops have hardly been searched
 
 
 def derive_motif(weights: torch.Tensor, cfg: DartsConfig) -> Motif:

@@ -160,7 +160,7 @@ def read(path: str | os.PathLike) -> tuple[Genome, dict]:
 
 
 def recorded_input(extras: dict) -> tuple[str | None, tuple[int, int, int] | None]:
-    """(dataset, in_shape) a genome file records beside the genome (export, darts, train); None where absent or malformed."""
+    """(dataset, in_shape) a genome file records (export, darts and train write them); None where absent or bad."""
     name, shape = extras.get("dataset"), extras.get("in_shape")
     ok = isinstance(shape, list) and len(shape) == 3 and all(type(v) is int and v > 0 for v in shape)
     return (name if isinstance(name, str) and name else None), (tuple(shape) if ok else None)
