@@ -12,7 +12,7 @@ from torch import nn
 
 from msenas.cli import main
 from msenas.darts import (
-    DartsConfig, DartsRunError, Supernet, derive_genome, derive_motif, edge_list, read_alphas, read_nos, search,
+    DartsConfig, DartsConfigError, DartsRunError, Supernet, derive_genome, derive_motif, edge_list, read_alphas, read_nos, search,
     skeleton,
 )
 from msenas.darts import bilevel
@@ -253,7 +253,7 @@ def _conv_macs_per_step_pair(cfg: DartsConfig, in_shape) -> int:
 
 def test_the_cpu_preset_is_a_small_fraction_of_the_default_search_and_cli_options_override_it():
     cfg, data = _resolve("--config", str(PRESET))
-    assert data.dataset == "digits" and dict(data.options) == {"size": 8}
+    assert data.dataset == "digits" and dict(data.options) == {"size": 8} and cfg.torch_threads == 1
     default, default_data = _resolve()
     assert default == DartsConfig() and dict(default_data.options) == {}
     steps = 12                                  # both: the 1437 digits train images, halved, batch 64
@@ -299,6 +299,29 @@ def test_alphas_left_near_uniform_are_warned_about_and_recorded_moved_ones_are_n
     assert "warning" not in capsys.readouterr().err
     search_block = json.loads((tmp_path / "moved" / "genome.json").read_text())["search"]
     assert search_block["alpha_deviation"] >= 0.05 and "warnings" not in search_block
+
+
+def test_torch_threads_hold_during_the_search_only_and_may_change_on_resume(tmp_path):
+    ds = get_dataset("digits", size=8)
+    cfg = DartsConfig(**{**TINY, "epochs": 2, "max_batches": 1, "max_valid_batches": 1, "torch_threads": 1})
+    before, seen = torch.get_num_threads(), []
+
+    def note_then_stop(record):
+        seen.append(torch.get_num_threads())
+        raise _Stop
+
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(_Stop):
+            search(ds, cfg, tmp_path / "run", progress=False, on_epoch_end=note_then_stop)
+        assert seen == [1] and torch.get_num_threads() == 2
+        search(ds, cfg.replace(torch_threads=None), tmp_path / "run", resume=True, progress=False,
+               on_epoch_end=lambda r: seen.append(torch.get_num_threads()))
+        assert seen == [1, 2]
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(DartsConfigError, match="torch_threads: must be >= 1"):
+        DartsConfig(torch_threads=0)
 
 
 def test_uniform_deviation_is_the_largest_relative_gap_to_one_over_n_ops():

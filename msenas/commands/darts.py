@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="run folder (default runs/darts-<dataset>-<attention>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="search option (n_cells=5, channels=8, n_nodes=3, T=2, order=second, w_optimizer=adamw, "
-                        "max_batches=20, device=cuda, ...) or data.OPTION (data.size=8, data.seed=1); repeatable")
+                        "max_batches=20, device=cuda, torch_threads=1, ...) or data.OPTION (data.size=8, "
+                        "data.seed=1); repeatable")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 

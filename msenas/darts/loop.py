@@ -30,7 +30,7 @@ from msenas.errors import MsenasError
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
 from msenas.rundir import RunLock
-from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed
+from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed, torch_threads
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: b
            on_epoch_end: Callable[[dict], None] | None = None) -> SearchResult:
     """Run MA-DARTS on `dataset` (built from `data`, recorded in config.json) into out_dir; the derived genome."""
     out = Path(out_dir)
-    with RunLock(out, "msenas darts"):
+    with RunLock(out, "msenas darts"), torch_threads(cfg.torch_threads):
         return _search(dataset, cfg, out, resume, progress, data, on_epoch_end)
 
 
