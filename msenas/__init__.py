@@ -8,6 +8,7 @@
     net = msenas.build_network(genome, (1, 8, 8), n_classes=10, T=4)
     metrics = msenas.train_genome(genome, msenas.DataConfig("digits", options={"size": 8}).build(4),
                                   msenas.TrainConfig(epochs=2), "results/demo")
+    metrics = msenas.train_genome("runs/demo/best.json", cfg=msenas.TrainConfig(epochs=2))  # on its dataset, size
 
 Names load on first use, so `import msenas` stays light (no torch, no Ray). A function never shares
 its name with a subpackage (msenas.train is the training package; msenas.train_genome trains).
@@ -30,7 +31,8 @@ _API = {
     "get_space": "msenas.genome", "sample": "msenas.genome", "build_network": "msenas.nn.network",
     "complexity": "msenas.nn.cost",
     # search, training, MA-DARTS, results
-    "run_search": "msenas.search.run", "STRATEGIES": "msenas.search.strategies", "train_genome": "msenas.train.trainer:train",
+    "run_search": "msenas.search.run", "STRATEGIES": "msenas.search.strategies",
+    "train_genome": "msenas.train.recorded",
     "evaluate_result": "msenas.train.result", "load_result": "msenas.train.result",
     "run_darts": "msenas.darts.loop:search", "results": "msenas.report.tables", "make_report": "msenas.report.build",
     "get_dataset": "msenas.data",

@@ -57,6 +57,18 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with torch using n CPU threads, then restore the count (None: leave it as it is)."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @torch.no_grad()
 def evaluate_model(model: nn.Module, split: TorchDataset, *, T: int, batch_size: int, device: torch.device,
                    amp: bool = False, max_batches: int | None = None, progress: bool = False,

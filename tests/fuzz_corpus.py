@@ -230,6 +230,10 @@ def _genome_cases(root: Path, g: Path) -> list[Case]:
     cases = [Case("inspect/valid", ("inspect", str(g)), 0),
              Case("inspect/valid_with_extras", ("inspect", str(write(d / "extras.json", dict(valid, fitness=0.5,
                                                                                     dataset="digits")))), 0),
+             Case("inspect/recorded_input_garbage", ("inspect", str(write(d / "recorded.json", dict(
+                 valid, dataset=[1], in_shape=["a", 8, 8], n_classes="x")))), 0),
+             Case("inspect/recorded_in_shape_huge", ("inspect", str(write(d / "recorded_huge.json", dict(
+                 valid, in_shape=[1, 10 ** 6, 10 ** 6])))), 0),
              Case("inspect/utf8_bom", ("inspect", str(write(d / "bom.json", b"\xef\xbb\xbf" + json.dumps(valid)
                                                              .encode()))), 0),
              Case("inspect/other_shape", ("inspect", str(g), "--in-shape", "3,32,32", "--classes", "100", "-T", "8"),
@@ -442,6 +446,10 @@ def _train_cases(root: Path, g: Path, result: Path) -> list[Case]:
         Case("train/resume_without_checkpoint", ("train", str(g), *out("res"), *TRAIN_FAST, "--resume"), 2),
         Case("train/out_holds_a_run", ("train", str(g), "--out", str(result), *TRAIN_FAST), 2),
         Case("train/from_a_result_folder", ("train", str(result), *out("fromres"), *TRAIN_FAST), 0),
+        Case("train/recorded_dataset_unknown", ("train", str(write(d / "rec_nope.json", dict(
+            valid_genome(), dataset="nope", in_shape=[1, 8, 8]))), *out("recnope"), *TRAIN_FAST), 2),
+        Case("train/recorded_input_garbage", ("train", str(write(d / "rec_garbage.json", dict(
+            valid_genome(), dataset=5, in_shape="x"))), *out("recgarbage"), *TRAIN_FAST), 0),
         Case("transfer/dataset_unknown", ("transfer", str(g), "--to", "nope", *out("tr"), "--quiet"), 2),
         Case("transfer/genome_deep", ("transfer", str(write(d / "deep.json", deep_json())), "--to", "digits",
                                       *out("trd"), "--quiet"), 2),
@@ -585,7 +593,13 @@ def _darts_cases(root: Path, darts: Path) -> list[Case]:
     cases += [Case("darts/epochs_negative", ("darts", *out("ep"), "--epochs", "-1"), 2),
               Case("darts/attention_unknown", ("darts", *out("att"), "--attention", "bogus"), 2),
               Case("darts/dataset_unknown", ("darts", *out("ds"), "--dataset", "nope"), 2),
-              Case("darts/resume_missing", ("darts", *out("res"), "--resume"), 2)]
+              Case("darts/resume_missing", ("darts", *out("res"), "--resume"), 2),
+              Case("darts/config_missing", ("darts", *out("cfgm"), "--config", str(d / "absent.toml")), 2)]
+    for name, text in {"byte_ff": b"\xff", "not_toml": "[darts\n", "unknown_table": "[search]\n",
+                       "darts_a_value": "darts = 3\n", "data_a_list": "data = [1]\n",
+                       "data_size_string": '[data]\noptions = { size = "x" }\n'}.items():
+        cases.append(Case(f"darts/config_{name}", ("darts", *out(f"cfg-{name}"), "--config",
+                                                   str(write(d / f"{name}.toml", text))), 2))
     resumes: dict[str, tuple[Callable[[Path], Any] | None, int, tuple[str, ...]]] = {
         "finished": (None, 0, ()),
         "other_channels": (None, 2, ("--set", "channels=8")),

@@ -1,8 +1,10 @@
 """MA-DARTS: a tiny search on digits moves the alphas, logs NoS per cell, exports a genome that trains;
 second-order gradients match the exact unrolled gradient; derive picks top-2 inputs and non-zero ops;
-a resumed search equals an uninterrupted one."""
+a resumed search equals an uninterrupted one;
+the CPU preset is small and overridable; alphas left near uniform are warned about and recorded."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,7 +12,7 @@ from torch import nn
 
 from msenas.cli import main
 from msenas.darts import (
-    DartsConfig, DartsRunError, Supernet, derive_genome, derive_motif, edge_list, read_alphas, read_nos, search,
+    DartsConfig, DartsConfigError, DartsRunError, Supernet, derive_genome, derive_motif, edge_list, read_alphas, read_nos, search,
     skeleton,
 )
 from msenas.darts import bilevel
@@ -220,3 +222,112 @@ def test_bad_options_exit_2_with_a_message_naming_the_field(tmp_path, capsys):
     if not torch.cuda.is_available():
         assert main(["darts", "--out", str(tmp_path / "e"), "--set", "device=cuda", "--set", "n_cells=1"]) == 2
         assert "device" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- CPU preset, uniform alphas
+
+PRESET = Path(__file__).parents[1] / "experiments" / "darts-digits-cpu.toml"
+
+
+def _resolve(*argv):
+    from msenas.cli import build_parser
+    from msenas.commands.darts import resolve
+
+    return resolve(build_parser().parse_args(["darts", *argv]))
+
+
+def _conv_macs_per_step_pair(cfg: DartsConfig, in_shape) -> int:
+    """Conv MACs of one supernet forward over one sample and T steps (hooks on every Conv2d)."""
+    model, total = Supernet(cfg, in_shape, 10), [0]
+
+    def hook(m, _, out):
+        total[0] += out.numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        model(torch.zeros(1, *in_shape))
+    return total[0]
+
+
+def test_the_cpu_preset_is_a_small_fraction_of_the_default_search_and_cli_options_override_it():
+    cfg, data = _resolve("--config", str(PRESET))
+    assert data.dataset == "digits" and dict(data.options) == {"size": 8} and cfg.torch_threads == 1
+    default, default_data = _resolve()
+    assert default == DartsConfig() and dict(default_data.options) == {}
+    steps = 12                                  # both: the 1437 digits train images, halved, batch 64
+    work = cfg.epochs * steps * _conv_macs_per_step_pair(cfg, (1, 8, 8))
+    default_work = default.epochs * steps * _conv_macs_per_step_pair(default, (1, 16, 16))
+    assert work < default_work / 100            # measured: 727 s for the default's first step in issue 18
+
+    cfg, data = _resolve("--config", str(PRESET), "--epochs", "2", "--set", "channels=4", "--set", "data.size=16")
+    assert (cfg.epochs, cfg.channels, cfg.n_cells, dict(data.options)) == (2, 4, 4, {"size": 16})
+    cfg, data = _resolve("--config", str(PRESET), "--dataset", "digits-dvs")   # another dataset: not the preset's data
+    assert data.dataset == "digits-dvs" and dict(data.options) == {} and cfg.n_cells == 4
+
+
+@pytest.mark.parametrize("text,named", [
+    ("[search]\nepochs = 1\n", "unknown table 'search'"),
+    ("[darts]\nepochs = 0\n", "epochs: must be >= 1"),
+    ("[data]\ndataset = \"digits\"\nsize = 8\n", "data.size: unknown field"),
+    ("[data]\ndataset = \"nope\"\n", "data.dataset: unknown dataset"),
+    ("darts = 3\n", "darts: expected a table"),
+])
+def test_a_bad_preset_is_a_one_line_error_naming_the_file_and_field(tmp_path, capsys, text, named):
+    preset = tmp_path / "p.toml"
+    preset.write_text(text)
+    assert main(["darts", "--config", str(preset), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err and (str(preset) in err or "epochs" in named)
+
+
+def test_alphas_left_near_uniform_are_warned_about_and_recorded_moved_ones_are_not(tmp_path, capsys):
+    sets = [f"{k}={v}" for k, v in {**TINY, "max_batches": 3, "alpha_lr": 1e-5}.items()] + ["data.size=8"]
+    argv = ["darts", "--epochs", "1", *[a for s in sets for a in ("--set", s)]]
+    assert main([*argv, "--out", str(tmp_path / "flat")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"darts: [\d.]+ s per step pair; 1 more: about \d+ s plus validation", err)
+    (warning,) = [line for line in err.splitlines() if "warning" in line]
+    assert warning.startswith("msenas darts: warning: the architecture weights have hardly moved from uniform "
+                              "after 3 alpha steps")
+    search_block = json.loads((tmp_path / "flat" / "genome.json").read_text())["search"]
+    assert search_block["alpha_steps"] == 3 and search_block["alpha_deviation"] < 0.05
+    assert search_block["warnings"] == [warning.removeprefix("msenas darts: warning: ")]
+
+    assert main([*argv, "--set", "alpha_lr=0.1", "--out", str(tmp_path / "moved"), "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    search_block = json.loads((tmp_path / "moved" / "genome.json").read_text())["search"]
+    assert search_block["alpha_deviation"] >= 0.05 and "warnings" not in search_block
+
+
+def test_torch_threads_hold_during_the_search_only_and_may_change_on_resume(tmp_path):
+    ds = get_dataset("digits", size=8)
+    cfg = DartsConfig(**{**TINY, "epochs": 2, "max_batches": 1, "max_valid_batches": 1, "torch_threads": 1})
+    before, seen = torch.get_num_threads(), []
+
+    def note_then_stop(record):
+        seen.append(torch.get_num_threads())
+        raise _Stop
+
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(_Stop):
+            search(ds, cfg, tmp_path / "run", progress=False, on_epoch_end=note_then_stop)
+        assert seen == [1] and torch.get_num_threads() == 2
+        search(ds, cfg.replace(torch_threads=None), tmp_path / "run", resume=True, progress=False,
+               on_epoch_end=lambda r: seen.append(torch.get_num_threads()))
+        assert seen == [1, 2]
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(DartsConfigError, match="torch_threads: must be >= 1"):
+        DartsConfig(torch_threads=0)
+
+
+def test_uniform_deviation_is_the_largest_relative_gap_to_one_over_n_ops():
+    from msenas.darts.derive import uniform_deviation, uniform_warning
+
+    flat = {"normal": torch.full((5, 4), 0.25), "reduce": torch.full((5, 4), 0.25)}
+    assert uniform_deviation(flat) == 0.0 and "after 7 alpha steps" in uniform_warning(flat, 7)
+    peaked = {**flat, "reduce": torch.tensor([[0.28, 0.24, 0.24, 0.24]] * 5)}
+    assert uniform_deviation(peaked) == pytest.approx(0.12) and uniform_warning(peaked, 7) is None

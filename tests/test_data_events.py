@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from test_data import _events_file, fake_gesture, nmnist_bin
 
-from msenas.data import DataError, default_workers, get_dataset, labels_of, make_loader
+from msenas.data import DATASETS, DataError, default_workers, get_dataset, labels_of, make_loader
 from msenas.data.event_files import EVENT_SOURCES
 from msenas.data.nmnist import read_bin
+from msenas.data.recognise import FOLDER_KINDS, recognised
 
 REAL = Path(__file__).parent / "data" / "nmnist"
 INDEX = list(csv.DictReader((REAL / "index.csv").read_text().splitlines()))
@@ -151,6 +152,50 @@ def test_another_datasets_folder_is_recognised_not_assumed(tmp_path):
     fake_gesture(tmp_path / "gesture")
     with pytest.raises(DataError, match=r"nmnist: .*this folder looks like DVS128 Gesture.*use --dataset dvsgesture"):
         get_dataset("nmnist", str(tmp_path / "gesture"))
+
+
+def test_cifar_and_event_readers_name_each_others_folders(tmp_path):
+    from test_data import fake_cifar10, fake_cifar100
+
+    c10, c100 = fake_cifar10(tmp_path / "c10"), fake_cifar100(tmp_path / "c100")
+    with pytest.raises(DataError, match=r"cifar10: no cifar-10-batches-py under .*nmnist .*; this folder looks like "
+                                        r"N-MNIST \(.*\): use --dataset nmnist$"):
+        get_dataset("cifar10", str(REAL))
+    with pytest.raises(DataError, match=r"cifar10: no .*; this folder looks like CIFAR-100 .*use --dataset cifar100$"):
+        get_dataset("cifar10", str(c100))
+    with pytest.raises(DataError, match=r"cifar100: no .*; this folder looks like CIFAR-10 .*use --dataset cifar10$"):
+        get_dataset("cifar100", str(c10 / "cifar-10-batches-py"))
+    for name in ("nmnist", "dvsgesture", "cifar10dvs"):
+        with pytest.raises(DataError, match=rf"{name}: no .*; this folder looks like CIFAR-10 .*--dataset cifar10$"):
+            get_dataset(name, str(c10))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError) as e:
+        get_dataset("cifar10", str(tmp_path / "empty"))
+    assert "looks like" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", FOLDER_KINDS.names())
+def test_every_folder_kind_is_a_dataset_that_recognises_its_own_fake_folder_only(name, tmp_path):
+    from test_data import fake_cifar10, fake_cifar100
+
+    fakes = {"cifar10": fake_cifar10, "cifar100": fake_cifar100}
+    assert name in DATASETS and name in fakes
+    folder = fakes[name](tmp_path / name)
+    assert [n for n, kind in FOLDER_KINDS.items() if kind.holds(folder)] == [name]
+    assert not FOLDER_KINDS.get(name).holds(tmp_path / "absent") and not FOLDER_KINDS.get(name).holds(REAL)
+    assert recognised(folder, 4, "nmnist") == [(name, FOLDER_KINDS.get(name).title, FOLDER_KINDS.get(name).describe)]
+
+
+def test_a_wrong_folder_is_a_one_line_exit_2_naming_the_dataset_it_looks_like(tmp_path, capsys):
+    from msenas.cli import main
+
+    rc = main(["train", str(Path(__file__).parents[1] / "experiments" / "genomes" / "demo_best.json"),
+               "--dataset", "dvsgesture", "--data-dir", str(REAL), "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("msenas train: error: dvsgesture: no ") and str(REAL) in err
+    assert err.strip().endswith("looks like N-MNIST (<root>/NMNIST/{Train,Test}/<digit 0..9>/<nnnnn>.bin "
+                                "(5 bytes per event)): use --dataset nmnist")
 
 
 def test_spikingjelly_nmnist_tree_read_as_dvsgesture_is_refused(tmp_path):

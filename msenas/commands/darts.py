@@ -2,35 +2,69 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="digits", help="dataset name (digits, digits-dvs, npz, cifar10, ...)")
+    p.add_argument("--config", default=None, metavar="TOML",
+                   help="preset with [darts] options and a [data] table (experiments/darts-digits-cpu.toml: "
+                        "minutes on a CPU); command-line options override it")
+    p.add_argument("--dataset", default=None, help="dataset name (digits, digits-dvs, npz, cifar10, ...; "
+                                                   "default: the preset's, else digits; another than the "
+                                                   "preset's drops its [data] table)")
     p.add_argument("--data-dir", default=None, help="dataset folder (not needed for digits, digits-dvs)")
-    p.add_argument("--epochs", type=int, default=None, help="search epochs (default: the config's, 50)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="search epochs (default: the preset's, else 50; the defaults are DARTS' CIFAR-10 "
+                        "setting, sized for a GPU)")
     p.add_argument("--attention", default=None,
                    help="attention on cell outputs: none, eca, cbam, temporal, or parts joined by '+' (default none)")
     p.add_argument("--out", default=None, help="run folder (default runs/darts-<dataset>-<attention>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="search option (n_cells=5, channels=8, n_nodes=3, T=2, order=second, w_optimizer=adamw, "
-                        "max_batches=20, device=cuda, ...) or data.OPTION (data.size=8, data.seed=1); repeatable")
+                        "max_batches=20, device=cuda, torch_threads=1, ...) or data.OPTION (data.size=8, "
+                        "data.seed=1); repeatable")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 
+def read_preset(path: str) -> tuple[dict, dict]:
+    """([darts] fields, [data] table) of a preset TOML file; unknown tables, keys and bad values are named."""
+    from msenas.config import ConfigError, DataConfig, read_toml
+
+    preset = read_toml(path)
+    unknown = sorted(set(preset) - {"darts", "data"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown table {unknown[0]!r}; a darts preset has [darts] and [data]")
+    darts, data = preset.get("darts", {}), preset.get("data", {})
+    if not isinstance(darts, dict):
+        raise ConfigError(f"{path}: darts: expected a table, got {darts!r}")
+    try:
+        data = DataConfig.from_dict(data).to_dict() if data else {}
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return darts, data
+
+
 def resolve(args: argparse.Namespace):
-    """(DartsConfig, DataConfig) from --set, --epochs, --attention, --dataset and --data-dir."""
+    """(DartsConfig, DataConfig) from the preset, then --set, --epochs, --attention, --dataset and --data-dir."""
     from msenas.commands.train import data_from_cli
     from msenas.darts import DartsConfig
     from msenas.train.config import parse_overrides
 
+    darts, data = read_preset(args.config) if args.config else ({}, {})
+    if args.dataset not in (None, data.get("dataset")):     # another dataset: the preset's [data] is not its
+        data = {}
     fields, data_fields = parse_overrides(args.overrides)
+    fields = {**darts, **fields}
     if args.epochs is not None:
         fields["epochs"] = args.epochs
     if args.attention is not None:
         fields["attention"] = args.attention
-    return DartsConfig.from_dict(fields), data_from_cli(args.dataset, args.data_dir, data_fields)
+    data_fields = {**({"seed": data["seed"]} if data.get("seed") is not None else {}), **data.get("options", {}),
+                   **data_fields}
+    return DartsConfig.from_dict(fields), data_from_cli(args.dataset or data.get("dataset", "digits"),
+                                                        args.data_dir or data.get("data_dir"), data_fields)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,5 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"supernet valid acc {last['valid_acc']:.4f}, valid spikes/sample {last['valid_nos']['spikes']:.4g} "
               f"(per cell: {cells})")
     print(f"derived genome {key(result.genome)} (attention {cfg.attention}): {out / 'genome.json'}")
+    for warning in result.warnings:
+        print(f"msenas darts: warning: {warning}", file=sys.stderr)
     print(f"run folder: {out}")
     return 0

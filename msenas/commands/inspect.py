@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from msenas.commands import at_least
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("genome", help="genome JSON file (as written by export, darts or train)")
-    p.add_argument("--in-shape", default="1,16,16", help="input C,H,W for the cost figures (default 1,16,16)")
-    p.add_argument("--classes", type=at_least(1), default=10, help="number of classes for the cost figures")
+    p.add_argument("--in-shape", default=None,
+                   help="input C,H,W for the cost figures (default: the file's in_shape, else 1,16,16)")
+    p.add_argument("--classes", type=at_least(1), default=None,
+                   help="number of classes for the cost figures (default: the file's n_classes, else 10)")
     p.add_argument("-T", "--time-steps", type=at_least(1), default=4, help="time steps for synaptic ops")
 
 
@@ -19,12 +22,18 @@ def run(args: argparse.Namespace) -> int:
     from msenas.genome.types import GenomeError
 
     g, extras = io.read(args.genome)
+    _, recorded = io.recorded_input(extras)
     try:
-        in_shape = tuple(int(v) for v in args.in_shape.split(","))
+        in_shape = recorded or (1, 16, 16) if args.in_shape is None else tuple(int(v) for v in args.in_shape.split(","))
         assert len(in_shape) == 3 and min(in_shape) > 0
     except (ValueError, AssertionError):
         raise GenomeError(f"--in-shape: expected three positive integers C,H,W, got {args.in_shape!r}") from None
-    print(summary(g, in_shape, args.classes, args.time_steps, extras))
+    classes = extras.get("n_classes")
+    n_classes = args.classes or (classes if type(classes) is int and classes > 0 else 10)
+    note = io.input_note(extras, in_shape, doing="costs below for")
+    if note:
+        print(note, file=sys.stderr)
+    print(summary(g, in_shape, n_classes, args.time_steps, extras))
     return 0
 
 

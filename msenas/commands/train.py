@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("genome", help="genome JSON file, or a result folder holding genome.json")
-    p.add_argument("--dataset", default="digits", help="dataset name (digits, digits-dvs, npz, cifar10, ...)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset name (digits, digits-dvs, npz, cifar10, ...; default: the genome file's, else digits)")
     add_common(p)
 
 
@@ -18,14 +20,15 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="result folder (default results/<dataset>-<genome key>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="training option (lr=0.01, optimizer=sgd, loss=tet, T=6, device=cuda, amp=off, ...) "
-                        "or data.OPTION (data.size=8, data.seed=1); repeatable")
+                        "or data.OPTION (data.size=8, data.seed=1; default size: the genome file's on its "
+                        "dataset); repeatable")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 
 def run(args: argparse.Namespace) -> int:
-    genome, _ = read_genome(args.genome)
-    return train_and_report(genome, args.dataset, args)
+    genome, extras = read_genome(args.genome)
+    return train_and_report(genome, args.dataset, args, extras=extras)
 
 
 def read_genome(path_arg: str):
@@ -53,25 +56,38 @@ def data_from_cli(name: str, data_dir: str | None, fields: dict):
                                  "options": fields, "seed": seed})
 
 
-def resolve(dataset: str, args: argparse.Namespace):
-    """(TrainConfig, DataConfig) from --set, --epochs, --dataset and --data-dir."""
+def resolve(dataset: str | None, args: argparse.Namespace, extras: dict | None = None):
+    """(TrainConfig, DataConfig) from --set, --epochs, --dataset and --data-dir; by default the genome file's input."""
+    from msenas.data import DATASETS, DataError, recorded_size
+    from msenas.genome.io import recorded_input
     from msenas.train.config import TrainConfig, parse_overrides
 
     train_fields, data_fields = parse_overrides(args.overrides)
     if args.epochs is not None:
         train_fields["epochs"] = args.epochs
+    name, shape = recorded_input(extras or {})
+    if dataset is None and name is not None and name not in DATASETS:
+        raise DataError(f"the genome file records dataset {name!r}, not a known one; give --dataset "
+                        f"(known: {', '.join(DATASETS)})")
+    dataset = dataset or name or "digits"
+    data_fields = recorded_size(dataset, data_fields, name, shape)
     return TrainConfig.from_dict(train_fields), data_from_cli(dataset, args.data_dir, data_fields)
 
 
-def train_and_report(genome, dataset: str, args: argparse.Namespace, banner: str | None = None) -> int:
-    """Build the dataset, train into --out, print the final figures."""
-    from msenas.genome.io import key
+def train_and_report(genome, dataset: str | None, args: argparse.Namespace, banner: str | None = None,
+                     extras: dict | None = None) -> int:
+    """Build the dataset (by default the genome file's, at its input size), train into --out, print the figures."""
+    from msenas.genome.io import input_note, key
     from msenas.train import train
 
-    cfg, data = resolve(dataset, args)
+    cfg, data = resolve(dataset, args, extras)
     ds = data.build(cfg.T)
     if banner is not None:
         print(banner.format(info=ds.info))
+    else:
+        note = input_note(extras or {}, ds.info.in_shape, ds.info.name)
+        if note:
+            print(note, file=sys.stderr)
     out = Path(args.out or f"results/{data.dataset}-{key(genome)[:8]}")
     metrics = train(genome, ds, cfg, out, resume=args.resume, progress=not args.quiet, data=data)
     print(summary_line(metrics["final"]))

@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     genome, extras = read_genome(args.genome)
     return train_and_report(genome, args.to, args, banner=source_text(extras) + " -> {info.name} "
-                            "input {info.in_shape}, {info.n_classes} classes")
+                            "input {info.in_shape}, {info.n_classes} classes", extras=extras)
 
 
 def source_text(extras: dict) -> str:

@@ -53,6 +53,7 @@ class DartsConfig(Config):
     max_valid_batches: int | None = None     # cap on held-out batches for the epoch's validation
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    torch_threads: int | None = None         # CPU threads (None: torch's default; 1 on a CPU shared with other jobs)
 
     def __post_init__(self) -> None:
         if isinstance(self.ops, str):                       # --set ops=conv3x3+identity
@@ -70,7 +71,7 @@ class DartsConfig(Config):
         for name, limit in (("n_cells", "cells"), ("channels", "channels"), ("stem_multiplier", "stem_multiplier"),
                             ("n_nodes", "n_nodes")):
             self.need(getattr(self, name) <= LIMITS[limit], name, f"must be <= {LIMITS[limit]} (the genome limit)")
-        for name in ("max_batches", "max_valid_batches"):
+        for name in ("max_batches", "max_valid_batches", "torch_threads"):
             self.need(getattr(self, name) is None or getattr(self, name) >= 1, name, "must be >= 1")
         for name in ("w_lr", "alpha_lr"):
             self.need(getattr(self, name) > 0, name, "must be > 0")

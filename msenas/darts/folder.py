@@ -14,7 +14,7 @@ import torch
 
 from msenas.atomic import atomic_write_text
 from msenas.darts.config import DartsConfig
-from msenas.darts.derive import alphas_summary, derive_genome
+from msenas.darts.derive import alphas_summary, derive_genome, uniform_deviation, uniform_warning
 from msenas.darts.supernet import edge_list
 from msenas.errors import MsenasError
 from msenas.genome import io as genome_io
@@ -44,15 +44,18 @@ def alpha_entry(epoch: int, op_weights: dict[str, torch.Tensor]) -> dict:
 
 
 def write_epoch(out: Path, cfg: DartsConfig, history: list[dict], alpha_history: list[dict],
-                op_weights: dict[str, torch.Tensor], info) -> None:
-    """alphas.json, nos.jsonl and the derived genome.json after an epoch."""
+                op_weights: dict[str, torch.Tensor], info, alpha_steps: int = 0) -> None:
+    """alphas.json, nos.jsonl and the derived genome.json after an epoch (with a warning if alphas are near uniform)."""
     write_json(out / ALPHAS, {"schema_version": SCHEMA_VERSION, "ops": list(cfg.ops),
                               "edges": [list(e) for e in edge_list(cfg.n_nodes)], "history": alpha_history})
     atomic_write_text(out / NOS, "".join(json.dumps(r) + "\n" for r in history))
     last = history[-1]
+    warning = uniform_warning(op_weights, alpha_steps)
     genome_io.save(derive_genome(op_weights, cfg), out / GENOME, alphas=alphas_summary(op_weights, cfg),
                    search={"method": "ma-darts", "epoch": last["epoch"], "epochs": cfg.epochs,
-                           "valid_acc": last["valid_acc"], "order": cfg.order, "T": cfg.T},
+                           "valid_acc": last["valid_acc"], "order": cfg.order, "T": cfg.T, "alpha_steps": alpha_steps,
+                           "alpha_deviation": round(uniform_deviation(op_weights), 6),
+                           **({"warnings": [warning]} if warning else {})},
                    dataset=info.name, in_shape=list(info.in_shape), n_classes=info.n_classes)
 
 
@@ -79,11 +82,11 @@ def load_checkpoint(out: Path, config: dict, aug_rng: np.random.Generator | None
 
 
 def _diff(saved: dict, now: dict, prefix: str = "") -> list[str]:
-    """Fields that differ between two configs (the device may change on resume)."""
+    """Fields that differ between two configs (the device and thread count may change on resume)."""
     out = []
     for k in sorted(set(saved) | set(now)):
         a, b = saved.get(k), now.get(k)
-        if k in ("device", "resolved"):
+        if k in ("device", "torch_threads", "resolved"):
             continue
         if isinstance(a, dict) and isinstance(b, dict):
             out += _diff(a, b, f"{prefix}{k}.")

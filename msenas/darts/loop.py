@@ -22,7 +22,7 @@ from torch import nn
 from msenas.config import DataConfig
 from msenas.darts import bilevel, folder
 from msenas.darts.config import DartsConfig, DartsConfigError
-from msenas.darts.derive import derive_genome
+from msenas.darts.derive import derive_genome, uniform_warning
 from msenas.darts.supernet import Supernet
 from msenas.data import Dataset, augmentation_rng, labels_of, make_loader, stratified_split, to_time_major
 from msenas.data.base import SplitView
@@ -30,16 +30,17 @@ from msenas.errors import MsenasError
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
 from msenas.rundir import RunLock
-from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed
+from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed, torch_threads
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The derived genome, the per-epoch records and the run folder."""
+    """The derived genome, the per-epoch records, the run folder and warnings (alphas still near uniform)."""
 
     genome: Genome
     history: list
     out_dir: Path
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -100,7 +101,30 @@ def _weight_step(run: _Run, cfg: DartsConfig, batch, monitor: SpikeMonitor) -> t
     return float(loss.detach()), int((logits.detach().mean(0).argmax(1) == batch[1]).sum())
 
 
-def _train_epoch(run: _Run, cfg: DartsConfig, loaders, steps: int, update_alphas: bool, bar) -> dict:
+class _Eta:
+    """After the second step pair (the first warms up), one line: seconds per step pair and the search's time."""
+
+    def __init__(self, steps_left: int, enabled: bool):
+        self.left, self.enabled, self.ends = steps_left, enabled, []
+
+    def step(self) -> None:
+        self.left -= 1
+        self.ends.append(time.perf_counter())
+        if self.enabled and len(self.ends) == 2 and self.left > 0:
+            per = self.ends[1] - self.ends[0]
+            from tqdm import tqdm
+
+            tqdm.write(f"darts: {per:.1f} s per step pair; {self.left} more: about {_duration(per * self.left)} "
+                       "plus validation", file=sys.stderr)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _train_epoch(run: _Run, cfg: DartsConfig, loaders, steps: int, update_alphas: bool, bar, eta: _Eta) -> dict:
     """One epoch of alternating alpha / weight steps; loss, accuracy and NoS of the weight steps."""
     monitor = SpikeMonitor(run.model.train())
     loss_sum, correct, n = 0.0, 0, 0
@@ -113,6 +137,7 @@ def _train_epoch(run: _Run, cfg: DartsConfig, loaders, steps: int, update_alphas
             _alpha_step(run, cfg, tb, vb)
         loss, right = _weight_step(run, cfg, tb, monitor)
         loss_sum, correct, n = loss_sum + loss * len(yw), correct + right, n + len(yw)
+        eta.step()
         bar.update(1)
         bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{correct / n:.3f}")
     if not math.isfinite(loss_sum):
@@ -133,7 +158,7 @@ def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: b
            on_epoch_end: Callable[[dict], None] | None = None) -> SearchResult:
     """Run MA-DARTS on `dataset` (built from `data`, recorded in config.json) into out_dir; the derived genome."""
     out = Path(out_dir)
-    with RunLock(out, "msenas darts"):
+    with RunLock(out, "msenas darts"), torch_threads(cfg.torch_threads):
         return _search(dataset, cfg, out, resume, progress, data, on_epoch_end)
 
 
@@ -153,6 +178,7 @@ def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progres
         folder.write_json(out / folder.CONFIG, config)
     steps = min(math.ceil(len(w_split) / cfg.batch_size), math.ceil(len(a_split) / cfg.batch_size),
                 cfg.max_batches or math.inf)
+    eta = _Eta((cfg.epochs - len(history)) * steps, progress)
     for epoch in range(len(history), cfg.epochs):
         loaders = [make_loader(split, cfg.batch_size, True, stream_seed(cfg.seed, epoch, k))
                    for k, split in enumerate((w_split, a_split))]
@@ -160,7 +186,7 @@ def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progres
         t0 = time.perf_counter()
         with tqdm(total=steps, desc=f"darts {epoch + 1}/{cfg.epochs}", file=sys.stderr, disable=not progress,
                   leave=False, dynamic_ncols=True) as bar:
-            record = _train_epoch(run, cfg, loaders, steps, epoch >= cfg.alpha_warmup_epochs, bar)
+            record = _train_epoch(run, cfg, loaders, steps, epoch >= cfg.alpha_warmup_epochs, bar, eta)
         run.sched.step()
         record = {"epoch": epoch + 1, "w_lr": lr, **record,
                   **evaluate_supernet(run.model, a_split, cfg, run.device, progress),
@@ -168,13 +194,20 @@ def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progres
         history.append(record)
         weights = run.model.op_weights()
         alpha_history.append(folder.alpha_entry(epoch + 1, weights))
-        folder.write_epoch(out, cfg, history, alpha_history, weights, dataset.info)
+        folder.write_epoch(out, cfg, history, alpha_history, weights, dataset.info, _alpha_steps(cfg, steps, history))
         folder.save_checkpoint(out, _state(run), history, alpha_history, config, aug_rng)
         if progress:
             tqdm.write(_epoch_line(record, cfg.epochs), file=sys.stderr)
         if on_epoch_end is not None:
             on_epoch_end(record)
-    return SearchResult(derive_genome(run.model.op_weights(), cfg), history, out)
+    weights = run.model.op_weights()
+    warning = uniform_warning(weights, _alpha_steps(cfg, steps, history))
+    return SearchResult(derive_genome(weights, cfg), history, out, (warning,) if warning else ())
+
+
+def _alpha_steps(cfg: DartsConfig, steps: int, history: list) -> int:
+    """Alpha updates made so far: `steps` per epoch after the warm-up epochs."""
+    return steps * max(0, len(history) - cfg.alpha_warmup_epochs)
 
 
 def _state(run: _Run) -> dict:

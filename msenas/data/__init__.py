@@ -10,7 +10,7 @@ from msenas.data import events as _events  # noqa: F401  (registers the event da
 from msenas.data import npz as _npz  # noqa: F401  (registers npz)
 from msenas.data import static as _static  # noqa: F401  (registers digits)
 from msenas.data.batches import default_workers, make_loader, probe_batch, to_time_major, train_subset
-from msenas.data.registry import COMMON_OPTIONS, DATASETS, dataset_options, get_dataset, register_dataset
+from msenas.data.registry import COMMON_OPTIONS, DATASETS, dataset_options, get_dataset, recorded_size, register_dataset
 from msenas.data.splits import augmentation_rng, labels_of, stratified_split
 from msenas.data.types import DataError, Dataset, DatasetInfo
 
@@ -27,6 +27,7 @@ __all__ = [
     "labels_of",
     "make_loader",
     "probe_batch",
+    "recorded_size",
     "register_dataset",
     "stratified_split",
     "to_time_major",

@@ -15,6 +15,7 @@ import torch
 
 from msenas.data import safe_pickle
 from msenas.data.images import check_size, crop_flip_for, resize_images
+from msenas.data.recognise import FOLDER_KINDS, FolderKind, looks_like
 from msenas.data.registry import register_dataset
 from msenas.data.splits import ArraySplit
 from msenas.data.types import DataError, Dataset, DatasetInfo
@@ -35,13 +36,15 @@ class CifarLayout:
     label_key: bytes
     n_classes: int
     what: str
+    title: str
 
 
 LAYOUTS = {
     "cifar10": CifarLayout("cifar-10-batches-py", tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",),
-                           b"labels", 10, "the python-version CIFAR-10 folder with data_batch_1..5 and test_batch"),
+                           b"labels", 10, "the python-version CIFAR-10 folder with data_batch_1..5 and test_batch",
+                           "CIFAR-10"),
     "cifar100": CifarLayout("cifar-100-python", ("train",), ("test",), b"fine_labels", 100,
-                            "the python-version CIFAR-100 folder with train and test"),
+                            "the python-version CIFAR-100 folder with train and test", "CIFAR-100"),
 }
 _READ_ERRORS = (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError,
                 IndexError, MemoryError, RecursionError)
@@ -69,22 +72,33 @@ def _load(name: str, folder: Path, files: tuple[str, ...], layout: CifarLayout, 
     return resize_images(x, size), np.concatenate([y for _, y in parts])
 
 
-def _folder(name: str, data_dir: str | None, layout: CifarLayout) -> Path:
+def _missing(root: Path, layout: CifarLayout) -> tuple[Path, list[str]]:
+    """(the batches folder: root/<layout.folder> or root itself, the batch files it lacks)."""
+    folder = root / layout.folder if (root / layout.folder).is_dir() else root
+    return folder, [f for f in layout.train_files + layout.test_files if not (folder / f).is_file()]
+
+
+def _folder(name: str, data_dir: str | None, layout: CifarLayout, T: int) -> Path:
     if data_dir is None:
         raise DataError(f"{name}: data_dir is required (expected {layout.what}, or its parent folder)")
     root = Path(data_dir)
-    folder = root / layout.folder if (root / layout.folder).is_dir() else root
-    missing = [f for f in layout.train_files + layout.test_files if not (folder / f).is_file()]
+    folder, missing = _missing(root, layout)
     if missing:
-        raise DataError(f"{name}: no {layout.folder} under {root} (expected {layout.what}; missing {', '.join(missing)})")
+        raise DataError(f"{name}: no {layout.folder} under {root} (expected {layout.what}; missing "
+                        f"{', '.join(missing)}){looks_like(root, T, name)}")
     return folder
 
 
-def build_cifar(name: str, data_dir: str | None, seed: int, augment: bool, size: int | None) -> Dataset:
+for _name, _layout in LAYOUTS.items():    # so any reader pointed at a CIFAR folder says which one it is
+    FOLDER_KINDS.register(_name)(FolderKind(
+        _layout.title, _layout.what, lambda root, lay=_layout: root.is_dir() and not _missing(root, lay)[1]))
+
+
+def build_cifar(name: str, data_dir: str | None, seed: int, augment: bool, size: int | None, T: int = 4) -> Dataset:
     """CIFAR train/test splits, resized once to ``size``; train augmentation crop + flip (padding scaled)."""
     check_size(name, size)
     layout = LAYOUTS[name]
-    folder = _folder(name, data_dir, layout)
+    folder = _folder(name, data_dir, layout, T)
     x, y = _load(name, folder, layout.train_files, layout, size)
     xt, yt = _load(name, folder, layout.test_files, layout, size)
     side = int(x.shape[-1])
@@ -98,10 +112,10 @@ def build_cifar(name: str, data_dir: str | None, seed: int, augment: bool, size:
 @register_dataset("cifar10")
 def build_cifar10(data_dir: str | None, *, T: int, seed: int, augment: bool = True, size: int | None = None) -> Dataset:
     """CIFAR-10 from cifar-10-batches-py; optional size; train: crop (pad 4 at 32) + flip; both normalised."""
-    return build_cifar("cifar10", data_dir, seed, augment, size)
+    return build_cifar("cifar10", data_dir, seed, augment, size, T)
 
 
 @register_dataset("cifar100")
 def build_cifar100(data_dir: str | None, *, T: int, seed: int, augment: bool = True, size: int | None = None) -> Dataset:
     """CIFAR-100 (fine labels) from cifar-100-python; same options and augmentation as cifar10."""
-    return build_cifar("cifar100", data_dir, seed, augment, size)
+    return build_cifar("cifar100", data_dir, seed, augment, size, T)

@@ -154,15 +154,12 @@ class _Counts(TorchDataset):
 
 def hint_for_folder(source: EventSource, root: Path, T: int) -> str:
     """'; this folder looks like N-MNIST (...): use --dataset nmnist' when another dataset's layout is here."""
-    seen = [(other, lay) for other in (EVENT_SOURCES.get(n) for n in EVENT_SOURCES) if other.name != source.name
-            for lay in other.layouts if _lists(other, lay, root, T)]
-    if not seen:
-        return ""
-    names = " or ".join(f"{o.title} ({lay.describe.replace('<T>', str(T))}): use --dataset {o.name}" for o, lay in seen)
-    return f"; this folder looks like {names}"
+    from msenas.data.recognise import looks_like  # recognise.py reads the registered sources
+
+    return looks_like(root, T, source.name)
 
 
-def _lists(source: EventSource, layout: Layout, root: Path, T: int) -> bool:
+def lists_layout(source: EventSource, layout: Layout, root: Path, T: int) -> bool:
     """True when ``layout`` of ``source`` is under ``root`` and lists its files without error."""
     tree = _locate(source, layout, root, T)
     if tree is None:

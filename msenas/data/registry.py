@@ -47,6 +47,14 @@ def dataset_options(name: str) -> dict[str, object]:
     return {**_own_options(name), **COMMON_OPTIONS}
 
 
+def recorded_size(name: str, options: dict, recorded: str | None, in_shape) -> dict:
+    """``options`` with ``size`` = a genome file's recorded input side when ``name`` is its dataset and none is set."""
+    if (name != recorded or in_shape is None or "size" in options or "size" not in _own_options(name)
+            or in_shape[-1] != in_shape[-2]):
+        return dict(options)
+    return {**options, "size": int(in_shape[-1])}
+
+
 def get_dataset(name: str, data_dir: str | None = None, *, T: int = 4, seed: int = 0, **options) -> Dataset:
     """Build the registered dataset ``name``; unknown names or options raise DataError."""
     accepted = dataset_options(name)

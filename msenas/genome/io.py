@@ -159,6 +159,22 @@ def read(path: str | os.PathLike) -> tuple[Genome, dict]:
     return g, {k: v for k, v in d.items() if k not in known}
 
 
+def recorded_input(extras: dict) -> tuple[str | None, tuple[int, int, int] | None]:
+    """(dataset, in_shape) a genome file records (export, darts and train write them); None where absent or bad."""
+    name, shape = extras.get("dataset"), extras.get("in_shape")
+    ok = isinstance(shape, list) and len(shape) == 3 and all(type(v) is int and v > 0 for v in shape)
+    return (name if isinstance(name, str) and name else None), (tuple(shape) if ok else None)
+
+
+def input_note(extras: dict, in_shape, dataset: str | None = None, doing: str = "training at") -> str | None:
+    """'genome file records input [1, 8, 8] (digits); training at [2, 34, 34] (nmnist)' when a command changes it."""
+    name, shape = recorded_input(extras)
+    if shape is None or (tuple(shape) == tuple(in_shape) and (dataset is None or name in (None, dataset))):
+        return None
+    where = f" ({dataset})" if dataset else ""
+    return f"genome file records input {list(shape)} ({name or 'dataset unknown'}); {doing} {list(in_shape)}{where}"
+
+
 def key(g: Genome) -> str:
     """Stable 16-hex-digit key from the canonical JSON (never Python's hash())."""
     canon = json.dumps(to_dict(g), sort_keys=True, separators=(",", ":"))
