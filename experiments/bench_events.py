@@ -83,7 +83,8 @@ def main() -> None:
         on = get_dataset("nmnist", a.data_dir, T=T, size=size)
         first, cached = epoch_seconds(on.train), epoch_seconds(on.train)
         nbytes = sum(v.nbytes for v in on.train.cache.values()) / len(on.train.cache)
-        print(f"  size {size or 34}: epoch over {len(on.train)} train items, cache off {epoch_seconds(off.train):.2f} s, "
+        print(f"  size {size or 34}: epoch over {len(on.train)} train items, "
+              f"cache off {epoch_seconds(off.train):.2f} s, "
               f"cache filling {first:.2f} s, cached {cached:.2f} s; {nbytes / 1024:.1f} KiB cached per item")
     if a.cifar:
         train = get_dataset("cifar10", a.cifar, train_per_class=1000).train

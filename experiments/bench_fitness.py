@@ -2,7 +2,8 @@
 
 Demo configuration: space "tiny", dataset digits (16x16), FitnessConfig defaults
 (T=4, 8 probe samples per class; few-step proxies after `steps` Adam steps at
-`batch_size`: 10 x 64 until 2026-11-23, 5 x 32 since 2026-11-24). Also measures Ray's per-task overhead (driver wall time against the
+`batch_size`: 10 x 64 until 2026-11-23, 5 x 32 since 2026-11-24). Also measures Ray's per-task
+overhead (driver wall time against the
 evaluation time the workers report) and compares a zero-cost evaluation with
 one plain training run of the same genome (8 epochs, batch 64, Adam 3e-3,
 CE on mean-over-T logits, reset_net after each batch).

@@ -82,10 +82,12 @@ def run_one(genome: Genome, name: str, seed: int, args: argparse.Namespace, out:
 def table(rows: list[dict]) -> str:
     """Markdown table of the summary rows."""
     head = ("| dataset | input | seed | epochs | T | test acc | best | spikes/sample | params "
-            "| train s/epoch (wall) | train CPU s/epoch | eval s/epoch |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+            "| train s/epoch (wall) | train CPU s/epoch | eval s/epoch |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [f"| {r['dataset']} | {'x'.join(map(str, r['in_shape']))} | {r['seed']} | {r['epochs']} | {r['T']} "
              f"| {r['test_acc']:.4f} | {r['best_test_acc']:.4f} | {r['spikes']:.0f} | {r['params']:,} "
-             f"| {r['epoch_time_mean']:.2f} | {r['epoch_cpu_time_mean']:.2f} | {r['eval_time_mean']:.2f} |" for r in rows]
+             f"| {r['epoch_time_mean']:.2f} | {r['epoch_cpu_time_mean']:.2f} | {r['eval_time_mean']:.2f} |"
+             for r in rows]
     return "\n".join([head, *lines])
 
 

@@ -49,7 +49,8 @@ def _search(args, out: Path):
     from msenas.search.run import run_search
 
     run = out / "search"
-    cfg = load_config(str(HERE / "cifar10-cpu.toml"), [f'data.data_dir="{args.cifar10}"', f"search.workers={args.workers}"])
+    cfg = load_config(str(HERE / "cifar10-cpu.toml"),
+                      [f'data.data_dir="{args.cifar10}"', f"search.workers={args.workers}"])
     if not (run / BEST).is_file():
         t0 = time.perf_counter()
         run_search(cfg, run, resume=(run / "checkpoint.json").is_file(), progress=False)

@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> dict:
             "command": "python experiments/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     table = "\n".join([f"{meta['machine']}, torch {meta['torch']}, {meta['date']}: `{meta['command']}`", "",
                        "| check | device | value | unit | note |", "| --- | --- | --- | --- | --- |"] +
-                      [f"| {r['check']} | {r['device']} | {r['value']:.4g} | {r['unit']} | {r['note']} |" for r in rows])
+                      [f"| {r['check']} | {r['device']} | {r['value']:.4g} | {r['unit']} | {r['note']} |"
+                       for r in rows])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "gpu_check.json", json.dumps({**meta, "rows": rows}, indent=1))

@@ -15,7 +15,8 @@ are process CPU seconds against the same genomes' training runs.
 
   python experiments/rank_correlation.py run --space fixed --n 150 --epochs 4 --option size=8 \
       --fidelity 5x32 3x64 --out results/rank/fixed
-  python experiments/rank_correlation.py report results/rank/fixed results/rank/tiny --split 90 --md results/rank/tables.md
+  python experiments/rank_correlation.py report results/rank/fixed results/rank/tiny --split 90 \
+--md results/rank/tables.md
 """
 from __future__ import annotations
 
@@ -96,7 +97,8 @@ def bench_space(setup: dict):
     return dataclasses.replace(space, channels=(setup["channels"],)) if setup.get("channels") else space
 
 
-IDENTITY = ("space", "channels", "seed", "dataset", "data_dir", "options", "train_seeds", "epochs", "T", "steps", "per_class", "lr")
+IDENTITY = ("space", "channels", "seed", "dataset", "data_dir", "options", "train_seeds", "epochs", "T", "steps",
+            "per_class", "lr")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -105,7 +107,8 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.out)
     (out / "genomes").mkdir(parents=True, exist_ok=True)
     options = _options(args.option)
-    setup = {"space": args.space, "channels": args.channels, "seed": args.seed, "dataset": args.dataset, "data_dir": args.data_dir, "options": options,
+    setup = {"space": args.space, "channels": args.channels, "seed": args.seed, "dataset": args.dataset,
+             "data_dir": args.data_dir, "options": options,
              "train_seeds": args.train_seeds, "epochs": args.epochs, "T": args.T, "steps": args.steps,
              "per_class": args.per_class, "lr": args.lr}
     saved = out / "setup.json"
@@ -411,7 +414,8 @@ def report(args: argparse.Namespace) -> None:
             f"Ground truth: test accuracy after {s['epochs']} epochs (AdamW lr {s['lr']}, batch 64, T={s['T']}), "
             f"mean over training seeds {s['train_seeds']}; mean {a['acc_mean']:.3f}, range "
             f"{a['acc_range'][0]:.3f}..{a['acc_range'][1]:.3f}; seed-to-seed Kendall tau "
-            f"{'n/a' if a['repeatability_tau'] is None else format(a['repeatability_tau'], '+.2f')}. Few-step fidelities are named STEPSxBATCH.",
+            f"{'n/a' if a['repeatability_tau'] is None else format(a['repeatability_tau'], '+.2f')}. "
+            "Few-step fidelities are named STEPSxBATCH.",
             "",
 
             *_costs(a),
@@ -459,7 +463,8 @@ def main() -> None:
     r.add_argument("--per-class", type=int, default=8)
     r.add_argument("--threads", type=int, default=1)
     r.add_argument("--fidelity", nargs="+", default=[BASE],
-                   help="few-step fidelities to score besides the base one (--steps at batch 64): STEPSxBATCH, e.g. 5x32")
+                   help="few-step fidelities to score besides the base one (--steps at batch 64): "
+                        "STEPSxBATCH, e.g. 5x32")
     r.add_argument("--out", required=True)
     q = sub.add_parser("report")
     q.add_argument("folders", nargs="+")

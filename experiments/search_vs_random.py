@@ -13,7 +13,8 @@ with the same budget over --train-seeds:
 Results per seed are kept in OUT/seed_<s>.json and the run folders in OUT/run_<s>_<strategy> (the script resumes).
 
   python experiments/search_vs_random.py run --config experiments/digits.toml --seeds 0 1 2 --out results/svr
-  python experiments/search_vs_random.py run --config experiments/digits.toml --strategies aging random --out results/svr-aging
+  python experiments/search_vs_random.py run --config experiments/digits.toml --strategies aging random \
+--out results/svr-aging
   python experiments/search_vs_random.py report results/svr --md docs/search_vs_random.md
 """
 from __future__ import annotations
@@ -129,13 +130,16 @@ def report(args: argparse.Namespace) -> None:
              "fitness of its genome (mean; per seed) | fitness evaluations |",
              "| --- | --- | --- | --- | --- | --- |"]
     for arm, a in sm["arms"].items():
-        lines.append(f"| {arm} | {a['acc_mean']:.3f} | {a['acc_std']:.3f} | {', '.join(f'{p:.3f}' for p in a['acc'])} | "
+        lines.append(f"| {arm} | {a['acc_mean']:.3f} | {a['acc_std']:.3f} | "
+                     f"{', '.join(f'{p:.3f}' for p in a['acc'])} | "
                      f"{a['fitness_mean']:.3f}; {', '.join(f'{p:.3f}' for p in a['fitness'])} | "
                      f"{', '.join(str(e) for e in sm['evaluations'])} |")
-    lines += ["", f"| {sm['reference']} minus | test acc: mean +- std (per seed) | seeds {sm['reference']} wins / ties | "
+    lines += ["", f"| {sm['reference']} minus | test acc: mean +- std (per seed) | "
+              f"seeds {sm['reference']} wins / ties | "
               "fitness: mean (per seed) |", "| --- | --- | --- | --- |"]
     for arm, d in sm["reference_minus"].items():
-        lines.append(f"| {arm} | {d['acc_mean']:+.3f} +- {d['acc_std']:.3f} ({', '.join(f'{x:+.3f}' for x in d['acc'])}) | "
+        lines.append(f"| {arm} | {d['acc_mean']:+.3f} +- {d['acc_std']:.3f} "
+                     f"({', '.join(f'{x:+.3f}' for x in d['acc'])}) | "
                      f"{d['wins']} / {d['ties']} of {len(seeds)} | "
                      f"{d['fitness_mean']:+.3f} ({', '.join(f'{x:+.3f}' for x in d['fitness'])}) |")
     text = "\n".join(lines)

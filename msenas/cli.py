@@ -40,7 +40,8 @@ INSTALL_HINTS = {  # a dependency missing from the environment -> how to install
 def build_parser() -> argparse.ArgumentParser:
     from msenas import __version__
 
-    parser = argparse.ArgumentParser(prog="msenas", description="Multi-scale architecture search for spiking neural networks.")
+    parser = argparse.ArgumentParser(prog="msenas",
+                                     description="Multi-scale architecture search for spiking neural networks.")
     parser.add_argument("--version", action="version", version=f"msenas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():

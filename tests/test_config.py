@@ -73,7 +73,8 @@ def test_presets_load_validate_and_round_trip_through_config_json(preset):
 def test_cluster_presets_have_mse_nas_scale():
     for preset, classes in (("cifar10", "cifar10"), ("cifar100", "cifar100")):
         cfg = load_config(EXPERIMENTS / f"{preset}.toml")
-        assert (cfg.space, cfg.search.population, cfg.search.generations, cfg.data.dataset) == ("mse-nas", 50, 100, classes)
+        assert (cfg.space, cfg.search.population, cfg.search.generations, cfg.data.dataset) == (
+            "mse-nas", 50, 100, classes)
 
 
 def test_overrides_apply_and_auto_algorithm_resolves():

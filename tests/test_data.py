@@ -343,7 +343,8 @@ def test_dvsgesture_honours_official_split_and_folder_labels(tmp_path):
 
 
 def fake_tonic_gesture(root: Path, users: int = 2) -> Path:
-    """tonic.datasets.DVSGesture's extracted tree: ibmGesture{Train,Test}/<user>/<label>.npy, columns x, y, p, t (ms)."""
+    """tonic.datasets.DVSGesture's extracted tree: ibmGesture{Train,Test}/<user>/<label>.npy,
+    columns x, y, p, t (ms)."""
     rng = np.random.default_rng(5)
     for folder, n in (("ibmGestureTrain", users), ("ibmGestureTest", 1)):
         for u in range(n):
@@ -419,7 +420,8 @@ def test_frames_tree_is_used_for_its_T_only(tmp_path):
 
 
 def test_dvs_missing_or_malformed_layout_raises(tmp_path):
-    with pytest.raises(DataError, match=r"dvsgesture: no events_np, frames_number_4_split_by_number or ibmGestureTrain.*train,test"):
+    with pytest.raises(DataError, match=r"dvsgesture: no events_np, frames_number_4_split_by_number or ibmGestureTrain"
+                                        r".*train,test"):
         get_dataset("dvsgesture", str(tmp_path))
     (tmp_path / "events_np" / "train" / "0").mkdir(parents=True)
     _events_file(tmp_path / "events_np" / "train" / "0" / "a.npz", np.random.default_rng(0))
@@ -434,7 +436,8 @@ def test_dvs_missing_or_malformed_layout_raises(tmp_path):
 
 def test_dvs_event_file_without_polarity_raises_at_build(tmp_path):
     fake_cifar10dvs(tmp_path, per_class=2)
-    np.savez(tmp_path / "events_np" / "airplane" / "cifar10_airplane_0.npz", t=np.arange(3), x=np.zeros(3), y=np.zeros(3))
+    np.savez(tmp_path / "events_np" / "airplane" / "cifar10_airplane_0.npz",
+             t=np.arange(3), x=np.zeros(3), y=np.zeros(3))
     with pytest.raises(DataError, match="cifar10_airplane_0.npz.*arrays t, x, y, p"):
         get_dataset("cifar10dvs", str(tmp_path))
 

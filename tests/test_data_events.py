@@ -114,7 +114,8 @@ def test_events_off_the_sensor_are_named(real_copy):
     f.write_bytes(nmnist_bin(np.array([3, 40]), np.array([5, 6]), np.array([0, 1]), np.array([10, 20])))
     ds = get_dataset("nmnist", str(real_copy))  # the build reads the first file only; others when first used
     i = [f.name for f in ds.train.files].index("00001.bin")
-    with pytest.raises(DataError, match=r"nmnist: .*Train/5/00001\.bin has events at x 3\.\.40, y 5\.\.6, off the 34x34 sensor"):
+    with pytest.raises(DataError,
+                       match=r"nmnist: .*Train/5/00001\.bin has events at x 3\.\.40, y 5\.\.6, off the 34x34 sensor"):
         ds.train[i]
 
 

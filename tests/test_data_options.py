@@ -36,7 +36,8 @@ def test_every_dataset_takes_class_balanced_subsets(name, tmp_path):
     assert set(COMMON_OPTIONS) <= set(dataset_options(name))
     data_dir = FAKES[name](tmp_path) if FAKES[name] else None
     whole = get_dataset(name, None if data_dir is None else str(data_dir), T=2, seed=0)
-    sub = get_dataset(name, None if data_dir is None else str(data_dir), T=2, seed=0, train_per_class=1, test_per_class=1)
+    sub = get_dataset(name, None if data_dir is None else str(data_dir), T=2, seed=0,
+                      train_per_class=1, test_per_class=1)
     for part in ("train", "test"):
         full, kept = labels_of(getattr(whole, part)), labels_of(getattr(sub, part))
         assert sorted(kept.tolist()) == sorted(np.unique(full).tolist())  # every class, one sample each

@@ -11,7 +11,8 @@ from msenas.nn.network import MotifModule, build_network
 from msenas.nn.neurons import NeuronParams
 
 
-@pytest.mark.parametrize("space,n,shape", [("tiny", 25, (1, 8, 8)), ("fixed", 25, (2, 8, 8)), ("mse-nas", 3, (3, 8, 8))])
+@pytest.mark.parametrize("space,n,shape",
+                         [("tiny", 25, (1, 8, 8)), ("fixed", 25, (2, 8, 8)), ("mse-nas", 3, (3, 8, 8))])
 def test_random_genomes_build_and_give_finite_logits_of_the_right_shape(space, n, shape):
     rng = np.random.default_rng(0)
     torch.manual_seed(0)

@@ -60,7 +60,8 @@ def test_bad_requests_are_one_line_errors(run_dir, tmp_path, capsys):
 
 
 def test_import_msenas_is_light_and_names_load_on_use():
-    code = "import sys, msenas; print(msenas.__version__); print(any(m.startswith(('torch', 'ray')) for m in sys.modules))"
+    code = ("import sys, msenas; print(msenas.__version__); "
+            "print(any(m.startswith(('torch', 'ray')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[1] == "False" and out[0] == msenas.__version__
     assert callable(msenas.build_network) and callable(msenas.run_darts) and "train_genome" in dir(msenas)

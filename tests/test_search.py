@@ -55,7 +55,8 @@ class CostEngine:
             c = complexity(g, (1, 8, 8), 4, 2)
             k = io.key(g)
             self.scored.append(k)
-            out.append(Record(key=k, fitness=math.log(c.params) - self.offset, proxies={"log_params": math.log(c.params)},
+            out.append(Record(key=k, fitness=math.log(c.params) - self.offset,
+                              proxies={"log_params": math.log(c.params)},
                               dead=False, error=None, spikes=c.macs / 1000, sops=float(c.synaptic_ops),
                               params=c.params, macs=c.macs))
         return out
@@ -72,7 +73,8 @@ class CostEngine:
 
 def small_config(**search):
     """A tiny run config (digits 8x8, serial) with some search fields changed."""
-    sets = [f"search.{k}={json.dumps(v) if not isinstance(v, tuple) else json.dumps(list(v))}" for k, v in search.items()]
+    sets = [f"search.{k}={json.dumps(v) if not isinstance(v, tuple) else json.dumps(list(v))}"
+            for k, v in search.items()]
     return load_config(None, ["space=\"tiny\"", "data.options.size=8", "search.workers=0", "search.population=6",
                               "search.generations=4", "fitness.per_class=2", "fitness.T=2", *sets])
 
@@ -185,7 +187,8 @@ def test_run_folder_files_and_calibration_once(tmp_path):
     run = tmp_path / "run"
     lines = [json.loads(s) for s in (run / "generations.jsonl").read_text().splitlines()]
     assert [e["gen"] for e in lines] == list(range(5))
-    assert {"best", "mean", "std", "min", "diversity", "evaluations", "cache_hits", "failures", "dead", "time"} <= set(lines[0])
+    assert {"best", "mean", "std", "min", "diversity", "evaluations", "cache_hits", "failures", "dead",
+            "time"} <= set(lines[0])
     hof = json.loads((run / "hall_of_fame.json").read_text())
     assert len({e["key"] for e in hof}) == len(hof) == len(final.hall_of_fame)
     assert [e["fitness"] for e in hof] == sorted((e["fitness"] for e in hof), reverse=True)

@@ -100,7 +100,8 @@ def test_result_folder_loads_back_with_weights_only_and_reproduces_the_accuracy(
     model, genome, config = load_result(out)
     assert genome == small_genome()
     assert config["in_shape"] == [1, 8, 8] and config["n_classes"] == 10
-    assert config["data"] == {"dataset": "digits", "data_dir": None, "options": {"size": 8}, "seed": 0}  # one DataConfig (issue 16)
+    # one DataConfig (issue 16)
+    assert config["data"] == {"dataset": "digits", "data_dir": None, "options": {"size": 8}, "seed": 0}
     assert TrainConfig.from_dict(config["train"]) == TrainConfig(epochs=3, **FAST)
     assert not model.training
     ev = evaluate_result(out)

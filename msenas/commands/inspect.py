@@ -47,7 +47,8 @@ def energy_line(g, in_shape: tuple[int, int, int], n_classes: int, T: int, energ
     stem = in_shape[0] * plan(g, in_shape)[0].channels * 9 * in_shape[1] * in_shape[2]    # encoding layer
     bound = e.spiking_pj(stem * T, (macs - stem) * T)
     return (f"energy per sample (E_MAC {e.e_mac_pj} pJ, E_AC {e.e_ac_pj} pJ): non-spiking equivalent "
-            f"{e.dense_pj(macs) / 1e6:.4g} uJ; spiking at most {bound / 1e6:.4g} uJ (every input spiking at every step; "
+            f"{e.dense_pj(macs) / 1e6:.4g} uJ; spiking at most {bound / 1e6:.4g} uJ "
+            "(every input spiking at every step; "
             f"train or evaluate measures it)")
 
 

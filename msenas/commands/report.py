@@ -7,7 +7,8 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of msenas report."""
     p.add_argument("folder", metavar="DIR",
-                   help="a run folder of msenas search, a folder of msenas darts, or a result folder of msenas train/transfer")
+                   help="a run folder of msenas search, a folder of msenas darts, "
+                        "or a result folder of msenas train/transfer")
     p.add_argument("--out", metavar="DIR", default=None, help="where to write the report (default: DIR/report)")
     p.add_argument("--no-rdm", action="store_true",
                    help="skip rdm.png (it rebuilds the best genome and runs the probe batch)")

@@ -12,7 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="dotted override, e.g. search.population=8 or fitness.proxy=sahd (repeatable)")
     p.add_argument("--out", metavar="DIR", help="run folder (default: OUT_DIR/NAME-YYYYmmdd-HHMMSS)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
-    p.add_argument("--workers", type=int, metavar="N", help="fitness workers: 0 = serial in this process, N = Ray workers")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="fitness workers: 0 = serial in this process, N = Ray workers")
     p.add_argument("--address", metavar="HOST:PORT", help="Ray cluster address (default: a local Ray)")
     p.add_argument("--start-over", action="store_true",
                    help="with --resume: start a run whose checkpoints are gone over from generation 0")
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = _cli_overrides(args)
     if args.train_top < 0 or args.train_epochs < 1:
-        raise ConfigError(f"--train-top must be >= 0 and --train-epochs >= 1, got {args.train_top}, {args.train_epochs}")
+        raise ConfigError("--train-top must be >= 0 and --train-epochs >= 1, "
+                          f"got {args.train_top}, {args.train_epochs}")
     if args.resume:
         if args.config or args.out:
             raise ConfigError("--resume RUN_DIR continues that run with its own config.json; drop --config/--out")

@@ -52,7 +52,8 @@ def data_from_cli(name: str, data_dir: str | None, fields: dict):
     seed = fields.pop("seed", 0)
     if data_dir is not None and not Path(data_dir).exists():
         raise DataError(f"--data-dir: {data_dir} does not exist")
-    return DataConfig.from_dict({"dataset": name, "data_dir": None if data_dir is None else str(Path(data_dir).resolve()),
+    return DataConfig.from_dict({"dataset": name,
+                                 "data_dir": None if data_dir is None else str(Path(data_dir).resolve()),
                                  "options": fields, "seed": seed})
 
 

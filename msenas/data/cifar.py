@@ -62,7 +62,8 @@ def _read_batch(name: str, path: Path, layout: CifarLayout) -> tuple[np.ndarray,
     if data.ndim != 2 or data.shape[1] != 3072 or labels.ndim != 1 or len(labels) != len(data):
         raise DataError(f"{name}: {path} has data {data.shape} and labels {labels.shape} (expected [N,3072] and [N])")
     if len(labels) and (labels.min() < 0 or labels.max() >= layout.n_classes):
-        raise DataError(f"{name}: {path} has labels {labels.min()}..{labels.max()} (expected 0..{layout.n_classes - 1})")
+        raise DataError(f"{name}: {path} has labels {labels.min()}..{labels.max()} "
+                        f"(expected 0..{layout.n_classes - 1})")
     return data, labels
 
 
@@ -116,6 +117,7 @@ def build_cifar10(data_dir: str | None, *, T: int, seed: int, augment: bool = Tr
 
 
 @register_dataset("cifar100")
-def build_cifar100(data_dir: str | None, *, T: int, seed: int, augment: bool = True, size: int | None = None) -> Dataset:
+def build_cifar100(data_dir: str | None, *, T: int, seed: int, augment: bool = True,
+                   size: int | None = None) -> Dataset:
     """CIFAR-100 (fine labels) from cifar-100-python; same options and augmentation as cifar10."""
     return build_cifar("cifar100", data_dir, seed, augment, size, T)

@@ -103,7 +103,8 @@ class EventFileSplit(TorchDataset):
         try:
             return self.layout.read(path)
         except (OSError, KeyError, ValueError, EOFError) as e:
-            raise DataError(f"{self.source.name}: cannot read {path} ({e}; layout {self.source.expected(self.T)})") from None
+            raise DataError(f"{self.source.name}: cannot read {path} "
+                            f"({e}; layout {self.source.expected(self.T)})") from None
 
     def _read(self, path: Path) -> np.ndarray:
         H, W = self.source.sensor

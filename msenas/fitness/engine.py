@@ -118,7 +118,8 @@ class FitnessEngine:
         """Restore a calibration saved by state_dict; it must be for the same composite."""
         version = d.get("version") if isinstance(d, dict) else None
         if version != STATE_VERSION:
-            raise CalibrationError(f"fitness state: unsupported version {version!r} (this msenas reads {STATE_VERSION})")
+            raise CalibrationError(f"fitness state: unsupported version {version!r} "
+                                   f"(this msenas reads {STATE_VERSION})")
         mine = [[n, w] for n, w in self.weights] if self.weights else None
         if d.get("weights") != mine:
             raise CalibrationError(f"fitness state: saved for composite {d.get('weights')}, config asks {mine}")

@@ -73,7 +73,8 @@ class VectorCodec:
             integration, n_motifs = s.integrations[v[pos]], v[pos + 1] + 1
             inputs.append(self._repair_inputs(i, v[pos + 2: pos + 2 + i]))
             pos += 2 + i
-            motifs = [self._decode_motif(v[pos + m * self.motif_len: pos + (m + 1) * self.motif_len]) for m in range(n_motifs)]
+            motifs = [self._decode_motif(v[pos + m * self.motif_len: pos + (m + 1) * self.motif_len])
+                      for m in range(n_motifs)]
             cells.append(Cell(tuple(motifs), integration))
         g = Genome(tuple(cells), tuple(inputs), s.reductions_for(n_cells), channels, s.stem_multiplier)
         return validate(g)
@@ -105,11 +106,13 @@ class VectorCodec:
         if g.stem_multiplier != s.stem_multiplier:
             raise GenomeError(f"stem_multiplier: {g.stem_multiplier} is not {s.stem_multiplier} as in space {s.name!r}")
         if tuple(g.reductions) != s.reductions_for(g.n_cells):
-            raise GenomeError(f"reductions: {list(g.reductions)} differ from space {s.name!r} ({list(s.reductions_for(g.n_cells))})")
+            raise GenomeError(f"reductions: {list(g.reductions)} differ from space {s.name!r} "
+                              f"({list(s.reductions_for(g.n_cells))})")
         for i, (cell, reads) in enumerate(zip(g.cells, g.inputs)):
             where, pos = f"cells[{i}]", self.block_starts[i + 1]
             if not 1 <= len(cell.motifs) <= s.max_motifs:
-                raise GenomeError(f"{where}.motifs: {len(cell.motifs)} motifs, space {s.name!r} allows 1..{s.max_motifs}")
+                raise GenomeError(f"{where}.motifs: {len(cell.motifs)} motifs, "
+                                  f"space {s.name!r} allows 1..{s.max_motifs}")
             if self._repair_inputs(i, [int(st in reads) for st in range(i)]) != tuple(reads):
                 raise GenomeError(f"inputs[{i}]: {list(reads)} not allowed by space {s.name!r} (reads {s.inputs})")
             vec[pos] = _index(s.integrations, cell.integration, f"{where}.integration", s)

@@ -49,7 +49,8 @@ def crossover(a: Genome, b: Genome, space: SearchSpace, rng: np.random.Generator
     return codec.decode(va), codec.decode(vb)
 
 
-def crossover_vectors(va: list[int], vb: list[int], cuts: list[int], rng: np.random.Generator) -> tuple[list[int], list[int]]:
+def crossover_vectors(va: list[int], vb: list[int], cuts: list[int],
+                      rng: np.random.Generator) -> tuple[list[int], list[int]]:
     """Swap the genes between two distinct block boundaries of `cuts` (plus the end)."""
     points = sorted(set(cuts) | {len(va)})
     if len(points) < 2:

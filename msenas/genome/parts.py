@@ -54,7 +54,8 @@ OP_KINDS.register("conv")(OpKind(params=lambda c, k: c * c * k * k + 2 * c, macs
                                  build="msenas.nn.ops:conv_body"))
 OP_KINDS.register("avgpool")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:avgpool_body"))
 OP_KINDS.register("maxpool")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:maxpool_body"))
-OP_KINDS.register("identity")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:identity_body",
+OP_KINDS.register("identity")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0,
+                                     build="msenas.nn.ops:identity_body",
                                      has_neuron=False))
 OP_KINDS.register("zero")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:identity_body",
                                  has_neuron=False, silent=True))

@@ -140,7 +140,8 @@ def darts_summary(run: DartsFolder, figures: Sequence[FigureFile], notes: Sequen
         ("MA-DARTS folder", f"`{run.path}`"),
         ("status", f"{status}: {done} of {planned} epochs done"),
         ("dataset", _dataset_text(run.config.get("dataset"), run.config)),
-        ("supernet", f"{d.get('n_cells', '?')} cells, {d.get('channels', '?')} channels, {d.get('n_nodes', '?')} nodes, "
+        ("supernet", f"{d.get('n_cells', '?')} cells, {d.get('channels', '?')} channels, "
+                     f"{d.get('n_nodes', '?')} nodes, "
                      f"reductions {d.get('reductions', '?')}, T {d.get('T', '?')}, ops {', '.join(d.get('ops', []))}"),
         ("search", f"attention {d.get('attention', '?')}, {d.get('order', '?')} order, seed {d.get('seed', '?')}"),
         ("validation accuracy (last epoch)", _num(last.get("valid_acc"))),

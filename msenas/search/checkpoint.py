@@ -62,7 +62,8 @@ def decode(text: str) -> SearchState:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError("not an msenas checkpoint")
     if doc.get("version") not in READS:
-        raise CheckpointError(f"unsupported checkpoint version {doc.get('version')!r} (this msenas reads {list(READS)})")
+        raise CheckpointError(f"unsupported checkpoint version {doc.get('version')!r} "
+                              f"(this msenas reads {list(READS)})")
     payload = doc.get("payload")
     if not isinstance(payload, dict) or hashlib.sha256(_canonical(payload).encode()).hexdigest() != doc.get("sha256"):
         raise CheckpointError("checksum mismatch (corrupted)")
@@ -134,6 +135,7 @@ def load(run_dir: str | os.PathLike) -> SearchState:
         if name == PREVIOUS and (run_dir / CURRENT).exists():
             # keep the bad file for inspection, and out of the next save's rotation
             os.replace(run_dir / CURRENT, run_dir / CORRUPT)
-            print(f"msenas: warning: using {path} (generation {state.gen}); the bad one is now {CORRUPT}", file=sys.stderr)
+            print(f"msenas: warning: using {path} (generation {state.gen}); the bad one is now {CORRUPT}",
+                  file=sys.stderr)
         return state
     raise CheckpointError(f"{run_dir}: no usable checkpoint ({'; '.join(problems)})")

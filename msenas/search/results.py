@@ -109,7 +109,8 @@ def read_entries(run_dir: str | Path, source: str = "hall_of_fame") -> list[dict
     return data
 
 
-def export_top(run_dir: str | Path, top: int, out_dir: str | Path | None = None, source: str = "hall_of_fame") -> list[Path]:
+def export_top(run_dir: str | Path, top: int, out_dir: str | Path | None = None,
+               source: str = "hall_of_fame") -> list[Path]:
     """Write the `top` best genomes of a run as genome_01.json, ... with scores, costs and the search's input shape."""
     if top < 1:
         raise RunFolderError(f"--top: must be >= 1, got {top}")

@@ -239,7 +239,8 @@ class _Run:
         def on_progress(state: SearchState, busy: int) -> None:
             self.state = state
             bar.n = min(state.evaluations, budget)
-            best = state.cache[self.strategy.key(state.hall_of_fame[0])]["fitness"] if state.hall_of_fame else float("nan")
+            best = (state.cache[self.strategy.key(state.hall_of_fame[0])]["fitness"] if state.hall_of_fame
+                    else float("nan"))
             bar.set_postfix(busy=f"{busy}/{self.engine.capacity}", best=f"{best:.4g}")
 
         loop = AsyncLoop(self.strategy, self.engine, budget, lambda line: append_jsonl(run_dir / EVALUATIONS, line),

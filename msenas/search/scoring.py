@@ -1,4 +1,5 @@
-"""Score vectors through the fitness engine, once per genome key (the score cache), and what the search needs of an engine."""
+"""Score vectors through the fitness engine, once per genome key (the score cache), and what the search needs of
+an engine."""
 from __future__ import annotations
 
 from dataclasses import dataclass

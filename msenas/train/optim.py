@@ -69,6 +69,7 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
     return factor
 
 
-def make_scheduler(opt: torch.optim.Optimizer, total_steps: int, warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(opt: torch.optim.Optimizer, total_steps: int,
+                   warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step LambdaLR with warmup_cosine; its state_dict holds plain values only."""
     return torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(total_steps, warmup_steps))

@@ -37,7 +37,8 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     try:
         return torch.load(p, map_location=device, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise ResultError(f"{p}: cannot load with weights_only=True ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        raise ResultError(f"{p}: cannot load with weights_only=True "
+                          f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -50,7 +51,8 @@ def read_json(path: str | os.PathLike) -> Any:
     return _read(p, "result file", ResultError)
 
 
-def final_metrics(history: list[dict], params: int, completed: bool, energy_dense_pj: float | None = None) -> dict | None:
+def final_metrics(history: list[dict], params: int, completed: bool,
+                  energy_dense_pj: float | None = None) -> dict | None:
     """The final block of metrics.json, from the last epoch's evaluation (None while running)."""
     if not completed or not history:
         return None
@@ -141,7 +143,8 @@ def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, 
             data = data.replace(data_dir=str(data_dir))
         dataset = data.build(cfg.T)
     if tuple(dataset.info.in_shape) != tuple(config["in_shape"]) or dataset.info.n_classes != config["n_classes"]:
-        raise ResultError(f"{out_dir}: trained for input {tuple(config['in_shape'])} and {config['n_classes']} classes, "
+        raise ResultError(f"{out_dir}: trained for input {tuple(config['in_shape'])} "
+                          f"and {config['n_classes']} classes, "
                           f"but {dataset.info.name} gives {dataset.info.in_shape} and {dataset.info.n_classes}")
     ev = evaluate_model(model, dataset.test, T=cfg.T, batch_size=batch_size or cfg.batch_size, device=dev,
                         amp=amp, progress=progress, energy=cfg.energy)

@@ -153,7 +153,8 @@ class Strategy:
         if len(self.objectives) > 1:
             inds = self.individuals(population, cache)
             front = tools.sortNondominated(inds, len(inds), first_front_only=True)[0]
-            entry["front"] = [list(o) for o in sorted({natural_objectives(cache[p.key], self.objectives) for p in front})]
+            entry["front"] = [list(o) for o in sorted({natural_objectives(cache[p.key], self.objectives)
+                                                       for p in front})]
         return entry
 
 
