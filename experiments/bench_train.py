@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+from msenas.config import DataConfig
 from msenas.genome import Op, instantiate, io
 from msenas.genome.types import Cell, Genome
-from msenas.config import DataConfig
 from msenas.train import TrainConfig, parse_overrides, train
 
 

@@ -31,7 +31,8 @@ import torch
 
 from msenas.atomic import atomic_write_text
 from msenas.config import DataConfig
-from msenas.darts import DartsConfig, search as darts_search
+from msenas.darts import DartsConfig
+from msenas.darts import search as darts_search
 from msenas.fitness.config import FitnessConfig
 from msenas.fitness.evaluate import evaluate_genome
 from msenas.fitness.probe import make_probe

@@ -19,12 +19,13 @@ import dataclasses
 import functools
 import json
 import math
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
+
+import tomllib
 
 from msenas.errors import MsenasError
 

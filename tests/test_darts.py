@@ -12,10 +12,19 @@ from torch import nn
 
 from msenas.cli import main
 from msenas.darts import (
-    DartsConfig, DartsConfigError, DartsRunError, Supernet, derive_genome, derive_motif, edge_list, read_alphas, read_nos, search,
+    DartsConfig,
+    DartsConfigError,
+    DartsRunError,
+    Supernet,
+    bilevel,
+    derive_genome,
+    derive_motif,
+    edge_list,
+    read_alphas,
+    read_nos,
+    search,
     skeleton,
 )
-from msenas.darts import bilevel
 from msenas.data import get_dataset
 from msenas.genome import io
 from msenas.nn.attention import ATTENTIONS

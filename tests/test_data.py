@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from msenas.data import (
-    DATASETS, DataError, get_dataset, labels_of, make_loader, probe_batch, to_time_major, train_subset,
+    DATASETS,
+    DataError,
+    get_dataset,
+    labels_of,
+    make_loader,
+    probe_batch,
+    to_time_major,
+    train_subset,
 )
 from msenas.data.events import CIFAR10DVS_CLASSES, integrate_events
 from msenas.data.static import CIFAR_STATS, crop_flip

@@ -7,10 +7,9 @@ import pickle
 import numpy as np
 import pytest
 
+from msenas.config import DataConfig
 from msenas.data import DataError, get_dataset
 from msenas.fitness import WORST_FITNESS, CalibrationError, FitnessConfig
-from msenas.config import DataConfig
-from msenas.fitness.config import ExecutorConfig
 from msenas.fitness.engine import FitnessEngine, make_engine
 from msenas.fitness.evaluate import evaluate_genome as evaluate
 from msenas.fitness.executors import SerialEvaluator

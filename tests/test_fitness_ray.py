@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
+from msenas.config import DataConfig
 from msenas.errors import MsenasError
 from msenas.fitness import WORST_FITNESS, FitnessConfig
-from msenas.config import DataConfig
 from msenas.fitness.config import ExecutorConfig
 from msenas.fitness.engine import make_engine
 from msenas.fitness.executors import ClusterError, RayEvaluator, SerialEvaluator

@@ -5,10 +5,25 @@ import numpy as np
 import pytest
 
 from msenas.genome import (
-    PRESETS, Cell, Genome, GenomeError, Op, VectorCodec, crossover, from_dict, get_space, instantiate,
-    key, load, mutate, sample, save, to_dict,
+    PRESETS,
+    Cell,
+    Genome,
+    GenomeError,
+    Op,
+    SearchSpace,
+    VectorCodec,
+    crossover,
+    crossover_vectors,
+    from_dict,
+    get_space,
+    instantiate,
+    key,
+    load,
+    mutate,
+    sample,
+    save,
+    to_dict,
 )
-from msenas.genome import SearchSpace, crossover_vectors
 
 SPACES = sorted(PRESETS)
 

@@ -18,8 +18,7 @@ from msenas.fitness.measurements import MEASUREMENTS, measure_named
 from msenas.fitness.probe import ProbeData, make_probe
 from msenas.fitness.rdm import categorical_rdm
 from msenas.fitness.sahd import sahd_kernel
-from msenas.fitness.zero_cost import (FLOOR, LayerGrads, log_abs_det, log_or_floor, naswot_kernel,
-                                      zico_score)
+from msenas.fitness.zero_cost import FLOOR, LayerGrads, log_abs_det, log_or_floor, naswot_kernel, zico_score
 from msenas.genome import Cell, Op, get_space, instantiate, sample
 from msenas.nn.network import build_network
 

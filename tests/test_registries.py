@@ -5,8 +5,7 @@ from msenas.fitness.composite import COMPOSITES
 from msenas.fitness.executors import EXECUTORS, Executor
 from msenas.fitness.proxies import PROXIES
 from msenas.fitness.rdm import CORRELATIONS, RDM_METRICS, READOUTS
-from msenas.genome import NEURONS, OPS, PRESETS, TEMPLATES, VectorCodec, get_template, instantiate, sample
-from msenas.genome import Op
+from msenas.genome import NEURONS, OPS, PRESETS, TEMPLATES, Op, VectorCodec, get_template, instantiate, sample
 from msenas.genome.parts import OP_KINDS
 from msenas.registry import Registry, RegistryError
 from msenas.report.build import REPORTS
@@ -58,8 +57,8 @@ def test_ops_have_a_kind_whose_cost_is_known_and_neurons_a_parameter_count():
 def test_every_op_builds_a_module_whose_parameters_and_output_are_what_its_entry_says(name):
     import torch
 
-    from msenas.nn.ops import SpikingOp
     from msenas.genome.parts import op_params
+    from msenas.nn.ops import SpikingOp
 
     for neuron in NEURONS:
         op = Op(name=name, neuron=neuron, sign=-1)

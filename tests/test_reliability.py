@@ -18,10 +18,17 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fuzz_corpus import (
-    SEARCH_TOML, TRAIN_FAST, big_genomes, reference_result, reference_run, run_argvs, valid_genome, write,
+    SEARCH_TOML,
+    TRAIN_FAST,
+    big_genomes,
+    reference_result,
+    reference_run,
+    run_argvs,
+    valid_genome,
+    write,
 )
+
 from msenas.cli import main
 from msenas.rundir import RunFolderError, RunLock, read_jsonl
 from msenas.search import checkpoint

@@ -15,11 +15,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from msenas.search.config import SearchConfig, load_config
 from msenas.fitness.record import Record
 from msenas.genome import VectorCodec, get_space, io
 from msenas.nn.cost import complexity
 from msenas.search import checkpoint
+from msenas.search.config import SearchConfig, load_config
 from msenas.search.loop import step
 from msenas.search.objectives import PENALTY
 from msenas.search.run import SearchInterrupted, run_search

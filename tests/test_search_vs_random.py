@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
 import search_vs_random as svr  # noqa: E402
 
-
 ARMS = ("ga", "random", svr.ONE_RANDOM)
 
 

@@ -15,8 +15,8 @@ from msenas.genome import Op, get_space, instantiate, sample
 from msenas.genome.types import Cell, Genome
 from msenas.nn import fused, kernels
 from msenas.nn.batchnorm import BatchNorm2d
-from msenas.nn.neurons import IF, LIF, PLIF, NeuronParams, make_neuron
 from msenas.nn.network import MotifModule, Preprocess, build_network
+from msenas.nn.neurons import IF, LIF, PLIF, NeuronParams, make_neuron
 
 SJ = {LIF: neuron.LIFNode, PLIF: neuron.ParametricLIFNode, IF: neuron.IFNode, BatchNorm2d: layer.BatchNorm2d}
 

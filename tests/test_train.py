@@ -8,15 +8,23 @@ import pytest
 import torch
 
 from msenas.cli import main
+from msenas.config import DataConfig
 from msenas.errors import MsenasError
 from msenas.genome import Op, instantiate, save
 from msenas.genome.types import Cell, Genome
 from msenas.registry import RegistryError
 from msenas.train import (
-    LOSSES, OPTIMIZERS, TrainConfig, TrainConfigError, TrainError, evaluate_result, load_result,
-    parse_overrides, train, warmup_cosine,
+    LOSSES,
+    OPTIMIZERS,
+    TrainConfig,
+    TrainConfigError,
+    TrainError,
+    evaluate_result,
+    load_result,
+    parse_overrides,
+    train,
+    warmup_cosine,
 )
-from msenas.config import DataConfig
 from msenas.train.result import load_tensors
 
 DIGITS8 = DataConfig("digits", options={"size": 8}, seed=0)

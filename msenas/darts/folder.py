@@ -18,7 +18,7 @@ from msenas.darts.derive import alphas_summary, derive_genome, uniform_deviation
 from msenas.darts.supernet import edge_list
 from msenas.errors import MsenasError
 from msenas.genome import io as genome_io
-from msenas.rundir import ALPHAS, CONFIG, GENOME, NOS, RESULT_SCHEMA, TRAIN_CHECKPOINT, write_json
+from msenas.rundir import ALPHAS, GENOME, NOS, RESULT_SCHEMA, TRAIN_CHECKPOINT, write_json
 from msenas.train.result import load_tensors, save_tensors
 
 SCHEMA_VERSION = RESULT_SCHEMA

@@ -29,7 +29,7 @@ from msenas.data.base import SplitView
 from msenas.errors import MsenasError
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
-from msenas.rundir import RunLock
+from msenas.rundir import CONFIG, RunLock
 from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed, torch_threads
 
 
@@ -175,7 +175,7 @@ def _search(dataset: Dataset, cfg: DartsConfig, out: Path, resume: bool, progres
     if resume:
         history, alpha_history = _resume(out, run, config, aug_rng)
     else:
-        folder.write_json(out / folder.CONFIG, config)
+        folder.write_json(out / CONFIG, config)
     steps = min(math.ceil(len(w_split) / cfg.batch_size), math.ceil(len(a_split) / cfg.batch_size),
                 cfg.max_batches or math.inf)
     eta = _Eta((cfg.epochs - len(history)) * steps, progress)

@@ -20,7 +20,13 @@ import torch
 from torch import nn
 
 from msenas.genome.parts import (  # noqa: F401  (re-exported: the registry and constants the modules use)
-    ATTENTIONS, CBAM_KERNEL, CBAM_REDUCTION, TEMPORAL_KERNEL, eca_kernel, load_object, parse_attention,
+    ATTENTIONS,
+    CBAM_KERNEL,
+    CBAM_REDUCTION,
+    TEMPORAL_KERNEL,
+    eca_kernel,
+    load_object,
+    parse_attention,
 )
 
 

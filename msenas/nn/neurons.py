@@ -16,8 +16,8 @@ import torch
 from spikingjelly.activation_based import neuron, surrogate
 from torch import nn
 
-from msenas.nn import fused
 from msenas.genome.parts import NEURONS, load_object
+from msenas.nn import fused
 
 
 @dataclass(frozen=True)

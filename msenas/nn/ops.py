@@ -16,7 +16,6 @@ from msenas.genome.types import Op
 from msenas.nn.batchnorm import BatchNorm2d
 from msenas.nn.neurons import NeuronParams, make_neuron
 
-
 # Op bodies, one per kind of msenas.genome.parts.OP_KINDS (its `build` names them): (C, k, step_mode) -> module.
 
 def conv_body(channels: int, kernel: int, step_mode: str) -> nn.Module:

@@ -27,7 +27,15 @@ from typing import Callable
 
 from msenas.genome import Genome, io
 from msenas.rundir import (
-    BEST, EVALUATIONS, GENERATIONS, HALL_OF_FAME, PARETO, RunFolderError, read_json, read_jsonl, write_json,
+    BEST,
+    EVALUATIONS,
+    GENERATIONS,
+    HALL_OF_FAME,
+    PARETO,
+    RunFolderError,
+    read_json,
+    read_jsonl,
+    write_json,
     write_jsonl,
 )
 from msenas.search.objectives import natural_objectives

@@ -6,7 +6,6 @@ read back with ``torch.load(..., weights_only=True)``: never arbitrary pickles.
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -88,8 +87,8 @@ def result_folder(out_dir: str | os.PathLike) -> Path:
 def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu", batch_size: int = 1):
     """(model in eval mode, genome, config.json dict) of a result folder (refused when it cannot fit in memory)."""
     from msenas.genome import io as genome_io
-    from msenas.nn.network import build_network
     from msenas.memory import check_memory
+    from msenas.nn.network import build_network
 
     out = result_folder(out_dir)
     config = read_json(out / CONFIG)

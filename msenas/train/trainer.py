@@ -25,11 +25,11 @@ from msenas.data import Dataset, augmentation_rng, make_loader, to_time_major
 from msenas.errors import MsenasError
 from msenas.genome import Genome
 from msenas.genome import io as genome_io
+from msenas.memory import check_memory
+from msenas.nn.cost import complexity
 from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
-from msenas.memory import check_memory
-from msenas.nn.cost import complexity
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
 

@@ -5,7 +5,14 @@ import collections
 from typing import Any, Hashable
 
 from msenas.fitness.config import ExecutorConfig, FitnessConfig
-from msenas.fitness.executors.base import EXECUTORS, EvaluateFn, Executor, default_evaluate, safe_evaluate, torch_threads
+from msenas.fitness.executors.base import (
+    EXECUTORS,
+    EvaluateFn,
+    Executor,
+    default_evaluate,
+    safe_evaluate,
+    torch_threads,
+)
 from msenas.fitness.probe import ProbeData
 from msenas.fitness.record import Record
 from msenas.genome import Genome

@@ -23,9 +23,9 @@ from deap import base, creator, tools
 
 from msenas.genome import Genome, VectorCodec, crossover_vectors, key, mutate_vector
 from msenas.genome.space import SearchSpace
+from msenas.registry import Registry
 from msenas.search.config import SearchConfig
 from msenas.search.objectives import OBJECTIVES, natural_objectives, weighted_objectives
-from msenas.registry import Registry
 from msenas.search.state import SearchState, generator
 
 # DEAP classes, created once: every objective is maximised (costs enter negated, see objectives.py).
