@@ -40,7 +40,9 @@ class SpikeMonitor:
         self._handles: list = []
 
     def reset(self) -> None:
-        self._sums: dict[str, torch.Tensor] = {}   # "cell i" | "other" | "sops" | "macs" | "n ..." -> float64 on device
+        self._sums: dict[str, torch.Tensor] = {}   # "cell i" | "other" | "sops" -> float64 on the device
+        self._neurons: dict[str, int] = {}         # "cell i" | "other" -> neuron outputs seen (neurons x steps)
+        self._macs = 0                             # MACs of layers fed by non-spikes (a host int)
 
     def _add(self, key: str, value: torch.Tensor) -> None:
         acc = self._sums.get(key)
@@ -71,12 +73,12 @@ class SpikeMonitor:
     @property
     def macs(self) -> float:
         """Multiply-accumulates seen (layers fed by anything else: the encoding layer on a static image)."""
-        return self._get("macs")
+        return float(self._macs)
 
     @property
     def firing_rate_per_cell(self) -> list[float]:
         """Spikes per neuron and time step in each cell's neurons."""
-        return [self._get(f"cell {i}") / max(1.0, self._get(f"n cell {i}")) for i in range(self.n_cells)]
+        return [self._get(f"cell {i}") / max(1, self._neurons.get(f"cell {i}", 0)) for i in range(self.n_cells)]
 
     def __enter__(self) -> "SpikeMonitor":
         for name, mod in self.model.named_modules():
@@ -97,7 +99,7 @@ class SpikeMonitor:
 
         def hook(_mod, _inp, out):
             self._add(key, out.detach().sum())                   # float32 sum, as float(out.sum()) was
-            self._add(f"n {key}", torch.tensor(float(out.numel()), dtype=torch.float64, device=out.device))
+            self._neurons[key] = self._neurons.get(key, 0) + out.numel()       # a host int: no device work
         return hook
 
     def _synapse_hook(self):
@@ -119,13 +121,14 @@ class SpikeMonitor:
                 shape = (*x.shape[-2:], *out.shape[-2:])
                 if shape not in uses:
                     uses[shape] = _reach(mod, shape, x.device)
-                per_pixel = x.sum(dim=tuple(range(x.dim() - 2)), dtype=torch.float64)      # [H, W]
+                # events per input position: float32 sums of integers are exact below 2**24 per position
+                per_pixel = x.sum(dim=tuple(range(x.dim() - 2)), dtype=torch.float32).double()   # [H, W]
                 sops = (per_pixel * uses[shape]).sum() * (mod.out_channels // mod.groups)
                 macs = out.numel() * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
             if kind[0]:
                 self._add("sops", sops)
             else:
-                self._add("macs", torch.tensor(float(macs), dtype=torch.float64, device=x.device))
+                self._macs += macs                  # known on the host: no device work
         return hook
 
     @property
