@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import nir
@@ -43,54 +42,14 @@ def network(genome, in_shape, T, seed, dtype):
     return net.eval()
 
 
-def spikes_msenas(net, x):
-    """Logits [T,B,K] and every neuron module's spikes {path: [steps,B,...]}."""
-    from msenas.nn.neurons import FusedNode
-
-    calls = defaultdict(list)
-    hooks = [m.register_forward_hook(lambda mod, i, o, p=p: calls[p].append(o))
-             for p, m in net.named_modules() if isinstance(m, FusedNode)]
-    with torch.no_grad():
-        logits = net(x)
-    for h in hooks:
-        h.remove()
-    return logits, {p: c[0] if len(c) == 1 and c[0].dim() == x.dim() + 1 else torch.stack(c) for p, c in calls.items()}
-
-
-def spikes_nir(graph, x, T, dtype):
-    """Logits [T,B,K] and the spikes of the neuron nodes, grouped by the msenas module they came from."""
-    names = {id(n): k for k, n in graph.nodes.items()}
-    logs: dict[str, list] = {}
-
-    class Rec(torch.nn.Module):
-        def __init__(self, inner, log):
-            super().__init__()
-            self.inner, self.log = inner, log
-
-        def forward(self, x, state=None):
-            z, v = self.inner(x, state)
-            self.log.append(z)
-            return z, v
-
-    rec = {cls: (lambda c: lambda n: Rec(c(n), logs.setdefault(names[id(n)], [])))(cls)
-           for cls in (nir_torch.LIF, nir_torch.IF)}
-    module = nir_torch.load(graph, dtype, {nir.LIF: rec[nir_torch.LIF], nir.IF: rec[nir_torch.IF]})
-    with torch.no_grad():
-        logits = nir_torch.run(module, x, T)
-    grouped = defaultdict(list)
-    for k in sorted(logs):
-        grouped[graph.nodes[k].metadata["msenas"]].append(torch.stack(logs[k]))
-    return logits, {p: torch.cat(z, dim=2) for p, z in grouped.items()}
-
-
 def compare(genome, in_shape, T, seed, batch, dtype_name):
     np_dtype, dtype = DTYPES[dtype_name]
     net = network(genome, in_shape, T, seed, dtype)
     with tempfile.TemporaryDirectory() as tmp:                 # through the file, as a reader gets it
         graph = nir.read(write_graph(network_graph(net, np_dtype), Path(tmp) / "net.nir"))
     x = 1.5 * torch.rand((batch, *in_shape), generator=torch.Generator().manual_seed(seed)).to(dtype)
-    ol, ours = spikes_msenas(net, x)
-    tl, theirs = spikes_nir(graph, x, T, dtype)
+    ol, ours = nir_torch.network_spikes(net, x)
+    tl, theirs = nir_torch.graph_spikes(graph, x, T, dtype)
     differ = sum(int((theirs[p][:s.shape[0]] != s).sum()) for p, s in ours.items())
     total = sum(s.numel() for s in ours.values())
     agree = float((ol.mean(0).argmax(1) == tl.mean(0).argmax(1)).float().mean())

@@ -18,7 +18,7 @@ from msenas.export.nir_graph import network_graph, write_graph
 from msenas.genome import Op, get_space, instantiate, load, loads, sample, save
 from msenas.genome.types import Cell, Edge, Genome, Motif
 from msenas.nn.network import build_network
-from msenas.nn.neurons import FusedNode, NeuronParams
+from msenas.nn.neurons import NeuronParams
 
 T, IN_SHAPE, CLASSES = 4, (1, 8, 8), 10
 # Spike counts pooled by avgpool3x3 (k/9, k/6, k/4) and halved by LIF updates (tau 2) can put a membrane potential
@@ -43,49 +43,6 @@ def randomised(genome: Genome, in_shape=IN_SHAPE, seed: int = 0, neuron: NeuronP
     return net.eval()
 
 
-def our_spikes(net, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Logits [T,B,K] and every neuron module's spikes [steps,B,...] (stepwise motifs call theirs once a step)."""
-    calls = defaultdict(list)
-    hooks = [m.register_forward_hook(lambda mod, inp, out, p=path: calls[p].append(out))
-             for path, m in net.named_modules() if isinstance(m, FusedNode)]
-    with torch.no_grad():
-        logits = net(x)
-    for h in hooks:
-        h.remove()
-    return logits, {p: c[0] if len(c) == 1 and c[0].dim() == x.dim() + 1 else torch.stack(c) for p, c in calls.items()}
-
-
-class Recorder(torch.nn.Module):
-    """A nirtorch neuron module that keeps its spikes."""
-
-    def __init__(self, inner: torch.nn.Module, log: list):
-        super().__init__()
-        self.inner, self.log = inner, log
-
-    def forward(self, x, state=None):
-        z, v = self.inner(x, state)
-        self.log.append(z)
-        return z, v
-
-
-def nir_spikes(graph: nir.NIRGraph, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Logits [T,B,K] and every module's spikes [T,B,...] from nirtorch, neuron nodes grouped by the module they
-    came from (the per-motif neurons of a concat projection joined along channels, in name order)."""
-    names = {id(node): name for name, node in graph.nodes.items()}
-    logs: dict[str, list] = {}
-
-    def recording(cls):
-        return lambda node: Recorder(cls(node), logs.setdefault(names[id(node)], []))
-
-    module = nir_torch.load(graph, torch.float64, {nir.LIF: recording(nir_torch.LIF), nir.IF: recording(nir_torch.IF)})
-    with torch.no_grad():
-        logits = nir_torch.run(module, x, T)
-    grouped = defaultdict(list)
-    for name in sorted(logs):
-        grouped[graph.nodes[name].metadata["msenas"]].append(torch.stack(logs[name]))
-    return logits, {p: torch.cat(zs, dim=2) for p, zs in grouped.items()}
-
-
 def delayed(genome: Genome, path: str) -> bool:
     """Whether a neuron module path (cells.i.motifs.j.ops.k.neuron) is on a delay-1 edge."""
     p = path.split(".")
@@ -98,8 +55,8 @@ def assert_round_trip(genome: Genome, tmp_path, in_shape=IN_SHAPE, seed: int = 0
     net = randomised(genome, in_shape, seed, neuron)
     graph = nir.read(write_graph(network_graph(net, np.float64), tmp_path / f"net{seed}.nir"))
     x = 1.5 * torch.rand((3, *in_shape), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    ours_logits, ours = our_spikes(net, x)
-    theirs_logits, theirs = nir_spikes(graph, x)
+    ours_logits, ours = nir_torch.network_spikes(net, x)
+    theirs_logits, theirs = nir_torch.graph_spikes(graph, x, T, torch.float64)
     assert set(theirs) == set(ours)
     for path, s in ours.items():
         # a delay-1 edge's neuron: msenas steps it at t = 1..T-1 on the node at t-1; the NIR executor at every t,

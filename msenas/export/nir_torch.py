@@ -18,6 +18,7 @@ in msenas.
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from typing import Callable
 
 import nir
@@ -140,3 +141,53 @@ def run(module: nn.Module, x: torch.Tensor, T: int) -> torch.Tensor:
         y, state = module(x[t] if x.dim() == 5 else x, state)
         ys.append(y)
     return torch.stack(ys)
+
+
+# ----------------------------------------------------------------------------- spikes on both sides (round trips)
+
+
+class Recorder(nn.Module):
+    """A nirtorch neuron module that keeps its spikes."""
+
+    def __init__(self, inner: nn.Module, log: list):
+        super().__init__()
+        self.inner, self.log = inner, log
+
+    def forward(self, x, state=None):
+        z, v = self.inner(x, state)
+        self.log.append(z)
+        return z, v
+
+
+def graph_spikes(graph: nir.NIRGraph, x: torch.Tensor, T: int,
+                 dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits [T,B,K] and every msenas module's spikes [T,B,...] from nirtorch: neuron nodes grouped by the module
+    they came from (the per-motif neurons of a concat projection joined along channels, in name order)."""
+    names = {id(node): name for name, node in graph.nodes.items()}
+    logs: dict[str, list] = {}
+
+    def recording(cls):
+        return lambda node: Recorder(cls(node), logs.setdefault(names[id(node)], []))
+
+    module = load(graph, dtype, {nir.LIF: recording(LIF), nir.IF: recording(IF)})
+    with torch.no_grad():
+        logits = run(module, x, T)
+    grouped = defaultdict(list)
+    for name in sorted(logs):
+        grouped[graph.nodes[name].metadata["msenas"]].append(torch.stack(logs[name]))
+    return logits, {p: torch.cat(zs, dim=2) for p, zs in grouped.items()}
+
+
+def network_spikes(net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits [T,B,K] and every neuron module's spikes [steps,B,...] of an msenas network (stepwise motifs call
+    theirs once a step), the other side of graph_spikes."""
+    from msenas.nn.neurons import FusedNode
+
+    calls = defaultdict(list)
+    hooks = [m.register_forward_hook(lambda mod, inp, out, p=path: calls[p].append(out))
+             for path, m in net.named_modules() if isinstance(m, FusedNode)]
+    with torch.no_grad():
+        logits = net(x)
+    for h in hooks:
+        h.remove()
+    return logits, {p: c[0] if len(c) == 1 and c[0].dim() == x.dim() + 1 else torch.stack(c) for p, c in calls.items()}
