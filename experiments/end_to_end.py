@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> None:
     for dname, data in datas.items():
         dataset = data.build(4)
         for name, genome in networks.items():
-            io.save(genome, out / f"{name}.json") if not (out / f"{name}.json").exists() else None
+            if not (out / f"{name}.json").exists():
+                io.save(genome, out / f"{name}.json")
             for seed in args.seeds:
                 folder = out / dname / f"{name}-s{seed}"
                 if (folder / METRICS).is_file() and read_json(folder / METRICS).get("final"):

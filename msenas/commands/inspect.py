@@ -37,14 +37,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def energy_line(g, in_shape: tuple[int, int, int], n_classes: int, T: int, energy=None) -> str:
-    """The non-spiking equivalent's energy and the spiking network's bound (every input spiking at every step)."""
+def energy_line(macs: int, stem: int, T: int, energy=None) -> str:
+    """The non-spiking equivalent's energy and the spiking network's bound (every input spiking at every step),
+    from the network's MACs per step and those of its encoding layer."""
     from msenas.energy import EnergyConfig
-    from msenas.nn.cost import complexity, plan
 
     e = energy or EnergyConfig()
-    macs = complexity(g, in_shape, n_classes).macs
-    stem = in_shape[0] * plan(g, in_shape)[0].channels * 9 * in_shape[1] * in_shape[2]    # encoding layer
     bound = e.spiking_pj(stem * T, (macs - stem) * T)
     return (f"energy per sample (E_MAC {e.e_mac_pj} pJ, E_AC {e.e_ac_pj} pJ): non-spiking equivalent "
             f"{e.dense_pj(macs) / 1e6:.4g} uJ; spiking at most {bound / 1e6:.4g} uJ "
@@ -55,7 +53,7 @@ def energy_line(g, in_shape: tuple[int, int, int], n_classes: int, T: int, energ
 def summary(g, in_shape: tuple[int, int, int], n_classes: int, T: int, extras: dict | None = None) -> str:
     """Readable multi-line description of a genome and its costs."""
     from msenas.genome.io import key
-    from msenas.nn.cost import complexity, plan
+    from msenas.nn.cost import complexity, plan, stem_macs
 
     states = plan(g, in_shape)
     cost = complexity(g, in_shape, n_classes, T)
@@ -66,7 +64,7 @@ def summary(g, in_shape: tuple[int, int, int], n_classes: int, T: int, extras: d
         f"reductions at cells {list(g.reductions)}, attention on cell outputs: {g.attention}",
         f"costs for input {in_shape}, {n_classes} classes, T={T}: params {cost.params:,}, "
         f"MACs/step {cost.macs:,}, dense synaptic ops {cost.synaptic_ops:,}",
-        energy_line(g, in_shape, n_classes, T),
+        energy_line(cost.macs, stem_macs(in_shape, states[0]), T),
     ]
     for k, v in (extras or {}).items():
         lines.append(f"{k}: {json.dumps(v)}")

@@ -45,12 +45,17 @@ def needs_preprocess(src: StateShape, dst: StateShape) -> bool:
     return src != dst
 
 
+def stem_macs(in_shape: tuple[int, int, int], stem: StateShape) -> int:
+    """MACs per sample and time step of the encoding layer (conv3x3 on the input, stride 1)."""
+    return in_shape[0] * stem.channels * 9 * stem.h * stem.w
+
+
 def complexity(g: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int = 1) -> Complexity:
     """Parameters and MACs of build_network(g, in_shape, n_classes) without building it."""
     states = plan(g, in_shape)
     stem = states[0]
     params = in_shape[0] * stem.channels * 9 + 2 * stem.channels
-    macs = in_shape[0] * stem.channels * 9 * stem.h * stem.w
+    macs = stem_macs(in_shape, stem)
     for i, (cell, reads) in enumerate(zip(g.cells, g.inputs)):
         out = states[i + 1]
         hw = out.h * out.w
