@@ -256,14 +256,21 @@ def choose_ensemble(sc: dict[str, np.ndarray] | list, y: np.ndarray | list, mask
                                        [-ord(ch) for ch in "+".join(c)]))
 
 
-def scored(folder: Path, indices: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
-    """(scores, mean test accuracy, dead masks) of the finished genomes of a benchmark folder (a subset of them)."""
+def finished(folder: Path, indices: str | None = None) -> tuple[dict, list[dict], list[str], list[str]]:
+    """(setup, results, training seeds, fidelities) of a benchmark folder's genomes (a subset of them) that have
+    every training seed and every fidelity."""
     setup = json.loads((folder / "setup.json").read_text())
     results = [json.loads(p.read_text()) for p in sorted((folder / "genomes").glob("*.json"))]
     seeds = [str(s) for s in setup["train_seeds"]]
     fids = [BASE] + [f for f in setup.get("fidelities", []) if f != BASE]
     results = [r for r in _subset(results, indices) if all(s in r.get("train", {}) for s in seeds)
                and all(f in r.get("fidelities", {}) for f in fids if f != BASE)]
+    return setup, results, seeds, fids
+
+
+def scored(folder: Path, indices: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """(scores, mean test accuracy, dead masks) of the finished genomes of a benchmark folder (a subset of them)."""
+    setup, results, seeds, fids = finished(folder, indices)
     y = np.array([[r["train"][s]["test_acc"] for s in seeds] for r in results]).mean(axis=1)
     base_name = f"{setup['steps']}x64"
     return scores(results, fids, base_name), y, dead_masks(results, fids, base_name)
@@ -316,12 +323,7 @@ def analyse(folder: Path, indices: str | None = None, ensemble: tuple[str, ...] 
     `ensemble`: proxies whose equal-weight percentile mean is added as the score `ensemble(a+b)`; without
     it, the ensemble the pre-registered rule chooses on these genomes is added and recorded.
     """
-    setup = json.loads((folder / "setup.json").read_text())
-    results = [json.loads(p.read_text()) for p in sorted((folder / "genomes").glob("*.json"))]
-    seeds = [str(s) for s in setup["train_seeds"]]
-    fids = [BASE] + [f for f in setup.get("fidelities", []) if f != BASE]
-    results = [r for r in _subset(results, indices) if all(s in r.get("train", {}) for s in seeds)
-               and all(f in r.get("fidelities", {}) for f in fids if f != BASE)]
+    setup, results, seeds, fids = finished(folder, indices)
     if len(results) < 4:
         sys.exit(f"{folder}: only {len(results)} finished genomes in {indices or 'all'}; need at least 4")
     acc = np.array([[r["train"][s]["test_acc"] for s in seeds] for r in results])
@@ -426,7 +428,7 @@ def report(args: argparse.Namespace) -> None:
             lines += [f"#### space `{s['space']}`, confirmation set only: genomes {args.split}.. (N={c['n']}, "
                       f"{c['dead_init']} dead at init; seed-to-seed tau {c['repeatability_tau']:+.2f})", "",
                       *_costs(c), *_table(c)]
-    names = set.intersection(*(set(r["all"]["table"]) for r in analyses.values()))
+    names = sorted(set.intersection(*(set(r["all"]["table"]) for r in analyses.values())))   # ties: in name order
     for sub in subsets:
         key = sub or "all"
         mean_tau = {n: float(np.mean([r[key]["table"][n]["tau"][0] for r in analyses.values()])) for n in names}
