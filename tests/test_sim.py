@@ -374,3 +374,47 @@ def test_forward_does_not_depend_on_the_thread_count():
     (ya, sa, ga), (yb, sb, gb) = runs
     assert torch.equal(ya, yb) and all(torch.equal(a, b) for a, b in zip(sa, sb))
     assert all((a - b).norm() <= 1e-4 * b.norm() for a, b in zip(ga, gb))
+
+
+def test_pixel_sums_read_either_memory_format_and_count_exactly():
+    from msenas.nn.monitor import pixel_sums
+
+    x = (torch.rand(3, 2, 5, 6, 7, generator=torch.Generator().manual_seed(0)) > 0.6).float()
+    want = x.sum(dim=(0, 1, 2), dtype=torch.float64)
+    last = x.view(6, 5, 6, 7).contiguous(memory_format=torch.channels_last).view(3, 2, 5, 6, 7)
+    assert last.stride(-3) == 1
+    for t in (x, last, x[0], last.flatten(0, 1)):
+        assert torch.equal(pixel_sums(t).double(), t.sum(dim=tuple(range(t.dim() - 2)), dtype=torch.float64))
+    assert torch.equal(pixel_sums(last).double(), want)
+
+
+def test_spike_monitor_reads_a_neurons_map_once_but_not_after_it_changes():
+    from torch import nn
+
+    from msenas.nn.monitor import SpikeMonitor
+
+    class Net(nn.Module):          # a neuron feeding a conv; `poke` changes the spikes in place between the two
+        def __init__(self, poke: bool):
+            super().__init__()
+            self.lif = neuron.LIFNode(step_mode="m", v_threshold=0.5)
+            self.conv = layer.Conv2d(2, 3, 3, padding=1, bias=False, step_mode="m")
+            self.poke = poke
+
+        def forward(self, x):
+            s = self.lif(x)
+            if self.poke:
+                s.mul_(2.0)                 # 2 events per spike: the conv's count must follow, not the neuron's
+            return self.conv(s)
+
+    x = torch.rand(2, 3, 2, 5, 5, generator=torch.Generator().manual_seed(1)) * 2
+    with torch.no_grad():
+        s = neuron.LIFNode(step_mode="m", v_threshold=0.5)(x)
+    reach = F.conv_transpose2d(torch.ones(1, 1, 5, 5, dtype=torch.float64),
+                               torch.ones(1, 1, 3, 3, dtype=torch.float64), padding=1)[0, 0]
+    sops = float((s.sum(dim=(0, 1, 2), dtype=torch.float64) * reach).sum() * 3)
+    assert s.sum() > 0
+    for poke, factor in ((False, 1.0), (True, 2.0)):
+        net = Net(poke)
+        with SpikeMonitor(net) as mon, torch.no_grad():
+            net(x)
+        assert mon.total == float(s.sum()) and mon.sops == sops * factor

@@ -2,11 +2,15 @@
 
 The hooks add into float64 tensors on the model's device, so a forward on a
 GPU is never stopped for a host sync; the totals are read (one sync) when a
-property or summary() asks for them.
+property or summary() asks for them. Each map of spikes is read once: the
+neuron hook sums it per pixel (its total comes from those sums), and a conv
+fed directly by that neuron output reuses the sums for its synaptic
+operations instead of reading the spikes again.
 """
 from __future__ import annotations
 
 import re
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +47,7 @@ class SpikeMonitor:
         self._sums: dict[str, torch.Tensor] = {}   # "cell i" | "other" | "sops" -> float64 on the device
         self._neurons: dict[str, int] = {}         # "cell i" | "other" -> neuron outputs seen (neurons x steps)
         self._macs = 0                             # MACs of layers fed by non-spikes (a host int)
+        self._pixels: dict[int, tuple] = {}        # id(neuron output) -> (weakref, version, [H, W] spike sums)
 
     def _add(self, key: str, value: torch.Tensor) -> None:
         acc = self._sums.get(key)
@@ -98,22 +103,47 @@ class SpikeMonitor:
         key = "other" if cell is None or cell >= self.n_cells else f"cell {cell}"
 
         def hook(_mod, _inp, out):
-            self._add(key, out.detach().sum())                   # float32 sum, as float(out.sum()) was
+            if out.dim() >= 4:                                   # maps [..., C, H, W]: per pixel, then the total
+                per_pixel = pixel_sums(out.detach())
+                self._add(key, per_pixel.sum())
+                self._remember(out, per_pixel)
+            else:
+                self._add(key, out.detach().sum())               # float32 sum, as float(out.sum()) was
             self._neurons[key] = self._neurons.get(key, 0) + out.numel()       # a host int: no device work
         return hook
+
+    def _remember(self, out: torch.Tensor, per_pixel: torch.Tensor) -> None:
+        """Keep a neuron output's per-pixel sums while the output lives (a conv fed by it reuses them)."""
+        version = _version(out)
+        if version is None:
+            return
+        k, pixels = id(out), self._pixels
+        pixels[k] = (weakref.ref(out, lambda _r: pixels.pop(k, None)), version, per_pixel)
+
+    def _recalled(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The per-pixel sums of x if x is a neuron output seen by this monitor and unchanged since."""
+        entry = self._pixels.get(id(x))
+        if entry is None or entry[0]() is not x or entry[1] != _version(x):
+            return None
+        return entry[2]
 
     def _synapse_hook(self):
         uses: dict[tuple, torch.Tensor] = {}    # (H, W, Ho, Wo) -> outputs each input position reaches
         kind: list[bool] = []                   # [events?]: decided on the first input that is not all zeros
 
         def hook(mod, inp, out):
+            per_pixel = None if isinstance(mod, nn.Linear) else self._recalled(inp[0])
             x, out = inp[0].detach(), out.detach()
-            if not kind:                        # one host sync per layer and monitor, not per batch
-                events, silent = (bool(v) for v in (torch.logical_and(x >= 0, x == torch.round(x)).all(),
-                                                    torch.count_nonzero(x) == 0))
-                if silent:
-                    return                      # no input, no operations; decide on a later batch
-                kind.append(events)
+            if not kind:
+                if per_pixel is not None:       # a neuron's spikes: events
+                    kind.append(True)
+                else:                           # one host sync per layer and monitor, not per batch
+                    flat = _flat(x)
+                    events, silent = (bool(v) for v in (torch.logical_and(flat >= 0, flat == torch.round(flat)).all(),
+                                                        torch.count_nonzero(flat) == 0))
+                    if silent:
+                        return                  # no input, no operations; decide on a later batch
+                    kind.append(events)
             if isinstance(mod, nn.Linear):
                 sops = x.sum(dtype=torch.float64) * mod.out_features
                 macs = out.numel() * mod.in_features
@@ -121,9 +151,9 @@ class SpikeMonitor:
                 shape = (*x.shape[-2:], *out.shape[-2:])
                 if shape not in uses:
                     uses[shape] = _reach(mod, shape, x.device)
-                # events per input position: float32 sums of integers are exact below 2**24 per position
-                per_pixel = x.sum(dim=tuple(range(x.dim() - 2)), dtype=torch.float32).double()   # [H, W]
-                sops = (per_pixel * uses[shape]).sum() * (mod.out_channels // mod.groups)
+                if per_pixel is None and kind[0]:
+                    per_pixel = pixel_sums(x)
+                sops = (per_pixel.double() * uses[shape]).sum() * (mod.out_channels // mod.groups) if kind[0] else 0
                 macs = out.numel() * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
             if kind[0]:
                 self._add("sops", sops)
@@ -149,6 +179,28 @@ class SpikeMonitor:
             "macs": macs,
             "energy_pj": (energy or EnergyConfig()).spiking_pj(macs, sops),
         }
+
+
+def pixel_sums(x: torch.Tensor) -> torch.Tensor:
+    """[..., C, H, W] -> [H, W] float32 sums over every other dim (exact for integer counts below 2**24 per
+    pixel), read in memory order: channels first for channels-last maps, then the leading dims."""
+    if x.dim() >= 3 and x.stride(-3) == 1 and x.size(-3) > 1:
+        x = x.movedim(-3, -1).sum(-1, dtype=torch.float32)
+        return x.sum(dim=tuple(range(x.dim() - 2))) if x.dim() > 2 else x
+    return x.sum(dim=tuple(range(x.dim() - 2)), dtype=torch.float32)
+
+
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    """x as one dim, a view in memory order when x is dense (elementwise checks then run contiguously)."""
+    y = x.permute(sorted(range(x.dim()), key=lambda d: -x.stride(d)))
+    return y.view(-1) if y.is_contiguous() else x.reshape(-1)
+
+
+def _version(x: torch.Tensor) -> int | None:
+    try:
+        return x._version
+    except RuntimeError:                # inference tensors have no version counter: not remembered
+        return None
 
 
 def _reach(conv: nn.Conv2d, shape: tuple[int, int, int, int], device: torch.device) -> torch.Tensor:
