@@ -20,7 +20,7 @@ from msenas.energy import EnergyConfig
 
 LIMITS = {"T": 1024, "per_class": 10_000, "repeats": 100, "steps": 100_000, "batch_size": 100_000,
           "calibration": 100_000}   # beyond any real use: a typo like T=1e8 is a config error, not a hung worker
-DEFAULT_PROXY = "rdm_k_loss_params"  # calibrated {RDM, probe loss after k steps, log params}: docs/fitness.md
+DEFAULT_PROXY = "loss_params"  # calibrated {probe loss after k steps, log params}: round 5 on CIFAR-10, docs/fitness.md
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -43,9 +43,9 @@ class FitnessConfig(Config):
     correlation: str = "spearman"  # spearman | kendall (CORRELATIONS)
     target: str = "labels"        # "labels" or a path to a .npy RDM [N, N], N = probe size
     repeats: int = 1              # R: independent initialisations averaged
-    steps: int = 5                # k: Adam steps on the train split for few-step proxies (5 x batch 32:
-    lr: float = 0.003             #   chosen by the rank benchmark under 5% of a training run, docs/fitness.md)
-    batch_size: int = 32
+    steps: int = 10               # k: Adam steps on the train split for few-step proxies (10 x batch 64:
+    lr: float = 0.003             #   chosen by the CIFAR-10 rank benchmark, round 5, docs/fitness.md)
+    batch_size: int = 64
     calibration: int = 50         # random genomes in the calibration sample (composites only)
     upper_tail: Literal["saturate", "extend"] = "saturate"  # above the calibration's best: saturate at 1
     promote: float = 1.0          # fraction promoted to the few-step proxies (1.0 = everyone)
