@@ -16,11 +16,11 @@ import time
 import numpy as np
 import torch
 
-from msenas.config import load_config
 from msenas.data import get_dataset
-from msenas.fitness.evaluate import evaluate
+from msenas.fitness.evaluate import evaluate_genome
 from msenas.fitness.probe import make_probe
 from msenas.genome import get_space, sample
+from msenas.search.config import load_config
 
 
 def main() -> None:
@@ -39,8 +39,8 @@ def main() -> None:
     rng = np.random.default_rng(a.seed)
     genomes = [sample(get_space(cfg.space), rng) for _ in range(a.n + 1)]
     names = cfg.fitness.proxy_names()
-    evaluate(genomes[0], probe, cfg.fitness, names)  # warm-up: first-call costs stay out of the figure
-    secs = [evaluate(g, probe, cfg.fitness, names).wall_time for g in genomes[1:]]
+    evaluate_genome(genomes[0], probe, cfg.fitness, names)  # warm-up: first-call costs stay out of the figure
+    secs = [evaluate_genome(g, probe, cfg.fitness, names).wall_time for g in genomes[1:]]
     med = statistics.median(secs)
     n_eval = cfg.fitness.calibration + cfg.search.population * (cfg.search.generations + 1)
     workers = max(1, cfg.search.workers)
