@@ -89,9 +89,21 @@ def _conv_share(fn) -> dict:
     ev = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in ev)
     conv = sum(e.self_cpu_time_total for e in ev if "conv" in e.key.lower())
+    conv -= sum(e.self_cpu_time_total for e in prof.events()       # average pooling done by a depthwise conv
+                if "conv" in e.name.lower() and _under(e, "msenas::avgpool"))   # is pooling, not a network conv
     top = sorted(ev, key=lambda e: -e.self_cpu_time_total)[:8]
     return {"conv_share": conv / total, "conv_share_of_wall": conv / 1e6 / wall, "op_ms": total / 1e3,
             "top": [(e.key, round(e.self_cpu_time_total / total, 4), e.count) for e in top]}
+
+
+def _under(event, prefix: str) -> bool:
+    """Whether a profiler event runs inside a range whose name starts with prefix."""
+    e = event.cpu_parent
+    while e is not None:
+        if e.name.startswith(prefix):
+            return True
+        e = e.cpu_parent
+    return False
 
 
 def worker(spec: dict) -> dict:

@@ -17,6 +17,7 @@ from msenas.config import DataConfig
 from msenas.energy import EnergyConfig
 from msenas.genome import io
 from msenas.nn.cost import complexity
+from msenas.nn.maps import AvgPool2d
 from msenas.nn.monitor import SpikeMonitor
 from msenas.nn.network import build_network
 
@@ -24,6 +25,7 @@ GENOME = Path(__file__).resolve().parent / "genomes" / "demo_best.json"
 
 
 def main() -> None:
+    AvgPool2d.by_sums = False      # spikingjelly's counters read aten calls: pool with torch's avg_pool2d
     torch.set_num_threads(1)
     genome, _ = io.read(GENOME)
     dataset = DataConfig("digits", seed=0).build(4)

@@ -418,3 +418,26 @@ def test_spike_monitor_reads_a_neurons_map_once_but_not_after_it_changes():
         with SpikeMonitor(net) as mon, torch.no_grad():
             net(x)
         assert mon.total == float(s.sum()) and mon.sops == sops * factor
+
+
+@pytest.mark.parametrize("k,dtype,mode", [(3, torch.float32, "m"), (5, torch.float64, "m"), (3, torch.float32, "s")])
+def test_avgpool_by_window_sums_equals_spikingjellys_on_spikes_forward_and_backward(k, dtype, mode):
+    from msenas.nn.maps import AvgPool2d
+
+    gen = torch.Generator().manual_seed(k)
+    shape = (3, 4, 5, 7, 6) if mode == "m" else (4, 5, 7, 6)
+    s = (torch.rand(shape, generator=gen) > 0.6).to(dtype)
+    if mode == "m":
+        s = s.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, shape[:2])
+    g = torch.randn(shape, generator=gen, dtype=dtype)
+    outs = []
+    for cls in (layer.AvgPool2d, AvgPool2d):
+        x = s.clone().requires_grad_()
+        y = cls(k, 1, k // 2, count_include_pad=False, step_mode=mode)(x)
+        y.backward(g)
+        outs.append((y.detach(), x.grad))
+    (ya, ga), (yb, gb) = outs
+    assert torch.equal(ya, yb)                          # window sums of spikes are exact: the same values
+    assert torch.allclose(ga, gb, rtol=1e-6 if dtype == torch.float32 else 1e-12, atol=0)
+    assert AvgPool2d(k, 1, k // 2, count_include_pad=False)._by_sums(s.flatten(0, 1) if mode == "m" else s)
+    assert not AvgPool2d(k, 2, k // 2, count_include_pad=False)._by_sums(s.flatten(0, 1) if mode == "m" else s)

@@ -14,6 +14,7 @@ from torch import nn
 from msenas.genome.parts import OP_KINDS, load_object
 from msenas.genome.types import Op
 from msenas.nn.batchnorm import BatchNorm2d
+from msenas.nn.maps import AvgPool2d
 from msenas.nn.neurons import NeuronParams, make_neuron
 
 # Op bodies, one per kind of msenas.genome.parts.OP_KINDS (its `build` names them): (C, k, step_mode) -> module.
@@ -26,7 +27,7 @@ def conv_body(channels: int, kernel: int, step_mode: str) -> nn.Module:
 
 def avgpool_body(channels: int, kernel: int, step_mode: str) -> nn.Module:
     """k x k average pooling, stride 1, padding excluded from the mean."""
-    return layer.AvgPool2d(kernel, 1, kernel // 2, count_include_pad=False, step_mode=step_mode)
+    return AvgPool2d(kernel, 1, kernel // 2, count_include_pad=False, step_mode=step_mode)
 
 
 def maxpool_body(channels: int, kernel: int, step_mode: str) -> nn.Module:
