@@ -29,6 +29,7 @@ import torch
 
 from msenas.atomic import atomic_write_text
 from msenas.genome import from_dict, io
+from msenas.report.figures import WORST_CUTOFF
 from msenas.rundir import EVALUATIONS, HALL_OF_FAME, read_json, read_jsonl
 from msenas.search import STRATEGIES
 from msenas.search.config import load_config
@@ -94,6 +95,28 @@ def run(args: argparse.Namespace) -> None:
             atomic_write_text(path, json.dumps(run_seed(args, seed, out), indent=1))
 
 
+def _live(fitness: float) -> float:
+    """A genome's fitness, NaN for a dead or failed one (its sentinel must not enter a mean)."""
+    return float(fitness) if float(fitness) > WORST_CUTOFF else float("nan")
+
+
+def _nanmean(values: list[float]) -> float:
+    live = [v for v in values if v == v]
+    return float(np.mean(live)) if live else float("nan")
+
+
+def _fit(value: float, sign: str = "") -> str:
+    return "dead" if value != value else f"{value:{sign}.3f}"
+
+
+def _nulls(obj):
+    if isinstance(obj, dict):
+        return {k: _nulls(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nulls(v) for v in obj]
+    return None if isinstance(obj, float) and obj != obj else obj
+
+
 def summarise(seeds: list[dict]) -> dict:
     """Per arm: accuracy per search seed (mean over training seeds) and fitness; paired differences to the first arm."""
     arms = list(seeds[0]["arms"])
@@ -101,18 +124,18 @@ def summarise(seeds: list[dict]) -> dict:
            "reference": arms[0]}
     for arm in arms:
         acc = [float(np.mean(s["arms"][arm]["test_acc"])) for s in seeds]
-        fit = [float(s["arms"][arm]["fitness"]) for s in seeds]
+        fit = [_live(s["arms"][arm]["fitness"]) for s in seeds]
         out["arms"][arm] = {"acc": acc, "acc_mean": float(np.mean(acc)), "acc_std": float(np.std(acc)),
-                            "fitness": fit, "fitness_mean": float(np.mean(fit))}
+                            "fitness": fit, "fitness_mean": _nanmean(fit)}
     ref = np.asarray(out["arms"][arms[0]]["acc"])
-    ref_fit = np.asarray(out["arms"][arms[0]]["fitness"])
+    ref_fit = np.asarray(out["arms"][arms[0]]["fitness"], dtype=float)
     out["reference_minus"] = {}
     for arm in arms[1:]:
         d = ref - np.asarray(out["arms"][arm]["acc"])
-        f = ref_fit - np.asarray(out["arms"][arm]["fitness"])
+        f = (ref_fit - np.asarray(out["arms"][arm]["fitness"], dtype=float)).tolist()
         out["reference_minus"][arm] = {"acc": d.tolist(), "acc_mean": float(d.mean()), "acc_std": float(d.std()),
                                        "wins": int((d > 0).sum()), "ties": int((d == 0).sum()),
-                                       "fitness": f.tolist(), "fitness_mean": float(f.mean())}
+                                       "fitness": f, "fitness_mean": _nanmean(f)}
     return out
 
 
@@ -127,12 +150,12 @@ def report(args: argparse.Namespace) -> None:
              f"fitness evaluations; {len(seeds)} search seeds; each arm's genome trained {setup['epochs']} epochs "
              f"with training seeds {setup['train_seeds']}.", "",
              "| arm | mean test acc | std over search seeds | per seed (mean over training seeds) | "
-             "fitness of its genome (mean; per seed) | fitness evaluations |",
+             "fitness of its genome (mean over live genomes; per seed) | fitness evaluations |",
              "| --- | --- | --- | --- | --- | --- |"]
     for arm, a in sm["arms"].items():
         lines.append(f"| {arm} | {a['acc_mean']:.3f} | {a['acc_std']:.3f} | "
                      f"{', '.join(f'{p:.3f}' for p in a['acc'])} | "
-                     f"{a['fitness_mean']:.3f}; {', '.join(f'{p:.3f}' for p in a['fitness'])} | "
+                     f"{_fit(a['fitness_mean'])}; {', '.join(_fit(p) for p in a['fitness'])} | "
                      f"{', '.join(str(e) for e in sm['evaluations'])} |")
     lines += ["", f"| {sm['reference']} minus | test acc: mean +- std (per seed) | "
               f"seeds {sm['reference']} wins / ties | "
@@ -141,10 +164,10 @@ def report(args: argparse.Namespace) -> None:
         lines.append(f"| {arm} | {d['acc_mean']:+.3f} +- {d['acc_std']:.3f} "
                      f"({', '.join(f'{x:+.3f}' for x in d['acc'])}) | "
                      f"{d['wins']} / {d['ties']} of {len(seeds)} | "
-                     f"{d['fitness_mean']:+.3f} ({', '.join(f'{x:+.3f}' for x in d['fitness'])}) |")
+                     f"{_fit(d['fitness_mean'], '+')} ({', '.join(_fit(x, '+') for x in d['fitness'])}) |")
     text = "\n".join(lines)
     print(text)
-    atomic_write_text(out / "summary.json", json.dumps(sm, indent=1))
+    atomic_write_text(out / "summary.json", json.dumps(_nulls(sm), indent=1))   # strict JSON: dead is null
     if args.md:
         atomic_write_text(args.md, text + "\n")
 

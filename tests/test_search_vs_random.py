@@ -31,6 +31,16 @@ def test_summary_pairs_arms_by_search_seed():
     assert sm["reference_minus"][svr.ONE_RANDOM]["wins"] == 2
 
 
+def test_summary_leaves_a_dead_genomes_sentinel_fitness_out_of_the_means():
+    sm = svr.summarise([_seed(0, [0.9, 0.8], [0.8, 0.8], [0.1, 0.1], fits=(0.9, 0.8, -1.0e9)),
+                        _seed(1, [0.7, 0.7], [0.8, 0.8], [0.4, 0.4], fits=(0.5, 0.7, 0.3))])
+    one = sm["arms"][svr.ONE_RANDOM]
+    assert np.isnan(one["fitness"][0]) and one["fitness_mean"] == pytest.approx(0.3)
+    d = sm["reference_minus"][svr.ONE_RANDOM]
+    assert np.isnan(d["fitness"][0]) and d["fitness_mean"] == pytest.approx(0.2)
+    assert d["acc_mean"] == pytest.approx(0.525)              # its accuracy still counts (a dead net scores chance)
+
+
 def test_one_seed_end_to_end_resumes_and_reports(tmp_path):
     out = tmp_path / "svr"
     cmd = [sys.executable, str(ROOT / "experiments" / "search_vs_random.py"), "run",
