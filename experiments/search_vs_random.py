@@ -29,7 +29,7 @@ import torch
 
 from msenas.atomic import atomic_write_text
 from msenas.genome import from_dict, io
-from msenas.report.figures import WORST_CUTOFF
+from msenas.report.figures import usable_fitness
 from msenas.rundir import EVALUATIONS, HALL_OF_FAME, read_json, read_jsonl
 from msenas.search import STRATEGIES
 from msenas.search.config import load_config
@@ -95,14 +95,10 @@ def run(args: argparse.Namespace) -> None:
             atomic_write_text(path, json.dumps(run_seed(args, seed, out), indent=1))
 
 
-def _live(fitness: float) -> float:
-    """A genome's fitness, NaN for a dead or failed one (its sentinel must not enter a mean)."""
-    return float(fitness) if float(fitness) > WORST_CUTOFF else float("nan")
-
-
 def _nanmean(values: list[float]) -> float:
-    live = [v for v in values if v == v]
-    return float(np.mean(live)) if live else float("nan")
+    """Mean over the values that are not NaN (dead genomes); NaN when there are none."""
+    v = np.asarray(values, dtype=float)
+    return float(np.nanmean(v)) if not np.isnan(v).all() else float("nan")
 
 
 def _fit(value: float, sign: str = "") -> str:
@@ -124,7 +120,7 @@ def summarise(seeds: list[dict]) -> dict:
            "reference": arms[0]}
     for arm in arms:
         acc = [float(np.mean(s["arms"][arm]["test_acc"])) for s in seeds]
-        fit = [_live(s["arms"][arm]["fitness"]) for s in seeds]
+        fit = usable_fitness([s["arms"][arm]["fitness"] for s in seeds]).tolist()   # dead: NaN, out of means
         out["arms"][arm] = {"acc": acc, "acc_mean": float(np.mean(acc)), "acc_std": float(np.std(acc)),
                             "fitness": fit, "fitness_mean": _nanmean(fit)}
     ref = np.asarray(out["arms"][arms[0]]["acc"])
