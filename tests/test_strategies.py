@@ -132,7 +132,7 @@ def test_failed_and_dead_genomes_are_kept_out_of_the_lead_and_the_budget_holds(n
     assert any(r["error"] for r in recs) and any(r["dead"] for r in recs)       # the faults did happen
     best = final.cache[io.key(STRATEGIES.get(name)(cfg.search, SPACE).genome(final.hall_of_fame[0]))]
     assert not best["error"] and not best["dead"]
-    assert final.evaluations == len(engine.scored) == len(set(engine.scored)) <= cfg.search.budget()
+    assert final.evaluations == len(engine.scored) == len(set(engine.scored)) <= cfg.search.max_evaluations()
     assert all(math.isfinite(e["best"]) for e in final.logbook)
 
 

@@ -36,8 +36,16 @@ def run(args: argparse.Namespace) -> int:
             raise ReportError(f"--sort: no column {args.sort!r}; columns: {', '.join(columns(rows))}")
         rows = sorted(rows, key=lambda r: (r.get(args.sort) is None, -(r.get(args.sort) or 0)))
     kind = read_folder(args.folder).kind
-    cols = args.columns.split(",") if args.columns else [c for c in DEFAULT_COLUMNS[kind] if c in columns(rows)]
+    cols = args.columns.split(",") if args.columns else default_columns(kind, columns(rows))
     print(to_text(rows[:args.top] if args.top else rows, cols))
     if args.csv:
         print(f"wrote {len(rows)} rows x {len(columns(rows))} columns to {args.csv}")
     return 0
+
+
+def default_columns(kind: str, have: list[str]) -> list[str]:
+    """The summary columns a folder's rows have; a budgeted run's also show each limit's use and the violation."""
+    cols = [c for c in DEFAULT_COLUMNS[kind] if c in have]
+    budget = [c for c in have if c.startswith("budget.")] + [c for c in have if c == "violation"]
+    return cols[:cols.index("wall_time")] + budget + cols[cols.index("wall_time"):] if budget and "wall_time" in cols \
+        else cols + budget

@@ -6,10 +6,18 @@ with `promote` < 1 every genome gets the composite's zero-cost proxies and
 only the best fraction of a batch by those is promoted to the few-step ones.
 Genomes are scored in batches (`score`, generational search) or one by one
 as workers free up (`submit` / `poll`, asynchronous search).
+
+Under a budget (msenas.search.budget, SPEC 4.1) a genome over its params or
+MACs limit is never built: it gets a record of its costs only. With a limit on
+SOPs or energy, a batch is first costed (zero-cost proxies and one forward at
+initialisation, what every record measures) and only the genomes that fit are
+trained for the few-step proxies; asynchronous scoring trains every genome
+that passes the static check (it scores one genome at a time). Every record
+carries its use of each limit and its violation.
 """
 from __future__ import annotations
 
-from typing import Callable, Hashable
+from typing import TYPE_CHECKING, Callable, Hashable
 
 from msenas.fitness.composite import Calibration, CalibrationError, partial_weights, promoted
 from msenas.fitness.config import ExecutorConfig, FitnessConfig, FitnessConfigError
@@ -18,18 +26,29 @@ from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST
 from msenas.fitness.record import WORST_FITNESS, Record
 from msenas.genome import Genome
 
+if TYPE_CHECKING:
+    from msenas.search.budget import BudgetConfig
+
+StaticCosts = Callable[[Genome], dict]   # genome -> {"params": ..., "macs": ...} without building it
+
 STATE_VERSION = 1
 
 
 class FitnessEngine:
     """Scores genomes with the configured proxy or calibrated composite, through one executor."""
 
-    def __init__(self, cfg: FitnessConfig, executor: Executor):
+    def __init__(self, cfg: FitnessConfig, executor: Executor, budget: "BudgetConfig | None" = None,
+                 static_costs: StaticCosts | None = None):
         self.cfg = cfg
         self.executor = executor
         self.weights = cfg.composite()          # None: a single proxy is the fitness
         self.names = cfg.proxy_names()
         self.calibration: Calibration | None = None
+        self.budget = budget if budget is not None and budget.active else None
+        if self.budget is not None and static_costs is None:
+            raise ValueError("a budget needs static_costs (genome -> params and macs)")
+        self.static_costs = static_costs
+        self._ready: list[tuple[Hashable, Record]] = []   # async: over-budget records, returned by the next poll
 
     def needs_calibration(self) -> bool:
         """True for a composite that has no calibration yet."""
@@ -41,11 +60,16 @@ class FitnessEngine:
             return
         records = self.executor.map(list(genomes), self.names, progress)
         self.calibration = Calibration.from_records(records, self.names)
+        if self.budget is not None and not any(r.ok and self.budget.violation(r.to_dict()) == 0 for r in records):
+            from msenas.search.budget import BudgetError, cheapest
+
+            raise BudgetError(f"search.budget: none of the {len(records)} calibration genomes fits "
+                              f"{self.budget.describe()}; the cheapest costs {cheapest(records, self.budget)}")
 
     def fitness(self, rec: Record) -> float:
         """The fitness of a record: the proxy's raw value, or the calibrated composite; WORST when failed or dead."""
         if self.weights is None:
-            return rec.proxies[self.names[0]] if rec.ok else WORST_FITNESS
+            return rec.proxies[self.names[0]] if rec.ok and self.names[0] in rec.proxies else WORST_FITNESS
         if self.calibration is None:
             raise CalibrationError("fitness: the composite needs calibrate() (or load_state_dict) before score()")
         return self.calibration.fitness(rec, self.weights, self.cfg.upper_tail)
@@ -60,35 +84,79 @@ class FitnessEngine:
         return records
 
     def _evaluate(self, genomes: list[Genome]) -> list[Record]:
+        """Records of genomes, in order: over-budget ones costed only, the rest through the executor."""
+        out: list[Record | None] = [self._over_static(g) for g in genomes]
+        todo = [i for i, r in enumerate(out) if r is None]
+        for i, rec in zip(todo, self._evaluate_fitting([genomes[i] for i in todo])):
+            out[i] = rec
+        return [self._with_budget(r) for r in out]
+
+    def _evaluate_fitting(self, genomes: list[Genome]) -> list[Record]:
         zero = tuple(n for n in self.names if PROXIES.get(n).fidelity == ZERO_COST)
         few = tuple(n for n in self.names if PROXIES.get(n).fidelity == FEW_STEP)
-        if self.cfg.promote >= 1.0 or not zero or not few or self.weights is None:
+        measured = self.budget is not None and not self.budget.static_only
+        promote = self.cfg.promote < 1.0 and zero and self.weights is not None
+        if not genomes or not few or not (measured or promote):
             return self.executor.map(genomes, self.names)
-        first = self.executor.map(genomes, zero)
-        chosen = promoted(first, self.calibration, partial_weights(self.weights, set(zero)), self.cfg.promote,
-                          self.cfg.upper_tail)
+        first = self.executor.map(genomes, zero)          # costs at initialisation come with every record
+        fits = [i for i, r in enumerate(first) if r.ok and (not measured or self.budget.violation(r.to_dict()) == 0)]
+        chosen = fits
+        if promote:
+            picked = promoted([first[i] for i in fits], self.calibration, partial_weights(self.weights, set(zero)),
+                              self.cfg.promote, self.cfg.upper_tail)
+            chosen = [fits[j] for j in picked]
         full = self.executor.map([genomes[i] for i in chosen], self.names)
         for i, rec in zip(chosen, full):
             rec.wall_time += first[i].wall_time
             first[i] = rec
         return first
 
+    def _over_static(self, genome: Genome) -> Record | None:
+        """The costs-only record of a genome over the budget's params or MACs limit; None when it fits them."""
+        if self.budget is None or not any(n in ("params", "macs") for n in self.budget.limits()):
+            return None
+        from msenas.fitness.evaluate import genome_key
+
+        try:
+            costs = self.static_costs(genome)
+        except Exception:  # noqa: BLE001 - a genome that cannot be costed is evaluated (and fails) as usual
+            return None
+        if self.budget.violation(costs, static=True) == 0:
+            return None
+        return Record(key=genome_key(genome), params=int(costs["params"]), macs=int(costs["macs"]), fidelity="costs")
+
+    def _with_budget(self, rec: Record) -> Record:
+        """rec with its use of each limit and its violation (infinite use of a failed genome stays out)."""
+        if self.budget is not None and rec.error is None:
+            costs = rec.to_dict()
+            if rec.fidelity == "costs":                   # never built: what it spends at run time is unknown
+                costs = {k: costs[k] for k in ("params", "macs")}
+            rec.budget = self.budget.use(costs)
+            rec.violation = self.budget.violation(costs)
+        return rec
+
     # -- asynchronous scoring ---------------------------------------------------
     def submit(self, tag: Hashable, genome: Genome) -> None:
         """Start scoring one genome (every proxy at once: promotion needs a batch, see FitnessConfig.promote)."""
-        self.executor.submit(tag, genome, self.names)
+        over = self._over_static(genome)
+        if over is not None:
+            self._ready.append((tag, over))
+        else:
+            self.executor.submit(tag, genome, self.names)
 
     def poll(self, timeout: float | None = None) -> list[tuple[Hashable, Record]]:
         """(tag, record with fitness) of the genomes finished so far (waits up to `timeout` s for one)."""
-        out = self.executor.poll(timeout)
+        out, self._ready = self._ready, []
+        out += self.executor.poll(0.0 if out else timeout) if self.executor.pending else []
         for _, rec in out:
+            self._with_budget(rec)
             rec.fitness = self.fitness(rec)
         return out
 
     @property
     def pending(self) -> int:
         """Genomes submitted and not yet returned."""
-        return self.executor.pending
+        return self.executor.pending + len(self._ready)
 
     @property
     def capacity(self) -> int:
@@ -135,7 +203,7 @@ class FitnessEngine:
 
 
 def make_engine(cfg: FitnessConfig, data, executor: ExecutorConfig = ExecutorConfig(workers=0), seed: int = 0,
-                **executor_kw) -> FitnessEngine:
+                budget: "BudgetConfig | None" = None, **executor_kw) -> FitnessEngine:
     """Engine on a dataset (a built msenas Dataset, a DataConfig or a dataset name, built here): probe, executor."""
     from msenas.data import get_dataset
     from msenas.fitness.executors import make_executor
@@ -151,4 +219,13 @@ def make_engine(cfg: FitnessConfig, data, executor: ExecutorConfig = ExecutorCon
         ex.close()
         raise FitnessConfigError(f"fitness.device: 'cuda' asked for, but the executor ({where}) sees no GPU "
                                  "(give the workers GPUs: search.gpus_per_worker, or use device auto)")
-    return FitnessEngine(cfg, ex)
+    info = dataset.info
+    return FitnessEngine(cfg, ex, budget, lambda g: static_costs(g, info.in_shape, info.n_classes, cfg.T))
+
+
+def static_costs(genome: Genome, in_shape: tuple[int, int, int], n_classes: int, T: int) -> dict:
+    """{"params", "macs"} of a genome on an input, without building it (msenas.nn.cost.complexity)."""
+    from msenas.nn.cost import complexity
+
+    c = complexity(genome, tuple(in_shape), n_classes, T)
+    return {"params": c.params, "macs": c.macs}

@@ -25,7 +25,10 @@ class Record:
     params: int = 0
     macs: int = 0                  # dense MACs per sample and time step
     wall_time: float = 0.0         # seconds
-    fidelity: str = "zero-cost"    # which proxies were computed: "zero-cost" or "few-step"
+    fidelity: str = "zero-cost"    # which proxies were computed: "zero-cost", "few-step", or "costs" (over a
+    #                                budget's params/macs: never built)
+    budget: dict[str, float] = field(default_factory=dict)  # use of each [search.budget] limit: cost / limit
+    violation: float = 0.0         # sum of the excesses over the limits as fractions of them (0: within budget)
 
     @property
     def ok(self) -> bool:

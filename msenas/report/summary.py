@@ -91,6 +91,7 @@ def run_summary(run: RunFolder, figures: Sequence[FigureFile], notes: Sequence[s
             ("best genome", f"key `{best['key']}`"),
             ("proxies of the best", ", ".join(f"{k} {_num(v)}" for k, v in rec.get("proxies", {}).items()) or "n/a"),
             ("params / MACs per step", f"{_num(rec.get('params'), ',')} / {_num(rec.get('macs'), ',')}"),
+            *budget_rows(search.get("budget") or {}, rec, run),
             ("spikes per probe sample (at init)",
              f"{_num(rec.get('spikes'))} (per cell: {_cells(rec.get('spikes_per_cell'))})"),
         ]
@@ -102,6 +103,18 @@ def run_summary(run: RunFolder, figures: Sequence[FigureFile], notes: Sequence[s
         rows.append(("best genome", "none yet (no generation finished)"))
     lines = [f"# msenas report: run `{cfg.get('name', run.path.name)}`", ""] + _table(rows)
     return "\n".join(lines + _figure_lines(figures, notes, out_dir)) + "\n"
+
+
+def budget_rows(limits: dict, rec: dict, run) -> list[tuple[str, str]]:
+    """The budget's limits, the best genome's use of each, and how many genomes fit (a budgeted run only)."""
+    limits = {k: v for k, v in limits.items() if v is not None}
+    if not limits:
+        return []
+    use = rec.get("budget") or {}
+    fits = sum(g.get("feasible", 0) for g in run.generations[-1:])
+    return [("budget", ", ".join(f"{k} <= {_num(v)}" for k, v in limits.items())),
+            ("budget use of the best", ", ".join(f"{k} {100 * u:.0f}%" for k, u in use.items()) or "n/a"),
+            ("population within budget (last generation)", str(fits))]
 
 
 def result_summary(res: ResultFolder, figures: Sequence[FigureFile], notes: Sequence[str], out_dir: Path) -> str:

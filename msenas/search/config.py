@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Iterable, Literal, Mapping
 from msenas.config import Config, DataConfig, apply_overrides, build_dataclass, read_toml
 from msenas.fitness.config import ExecutorConfig, FitnessConfig
 from msenas.genome.space import SearchSpace, get_space
+from msenas.search.budget import BudgetConfig
 
 MAX_POPULATION = 100_000     # population, offspring, hall of fame: far beyond any search, far below exhausting memory
 DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits, the setting the default fitness was chosen on
@@ -46,6 +47,7 @@ class SearchConfig(Config):
     cpus_per_worker: float = 1.0       # Ray CPUs each worker holds
     gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four per GPU; 0 with auto: spread over GPUs)
     torch_threads: int = 1             # torch threads per evaluation, in every executor (serial too)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)   # [search.budget]: max params/macs/sops/energy_uj
 
     def __post_init__(self) -> None:
         if self.algorithm == "auto":
@@ -87,7 +89,7 @@ class SearchConfig(Config):
         """Children per generation (lambda)."""
         return self.offspring or self.population
 
-    def budget(self) -> int:
+    def max_evaluations(self) -> int:
         """Most new evaluations the search may run: `evaluations`, or population + generations x children."""
         from msenas.search.strategies import STRATEGIES
 

@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from msenas.config import ConfigError, apply_overrides, dump_config, to_plain
 from msenas.genome import sample
 from msenas.rundir import CONFIG, DATASET, EVALUATIONS, RunFolderError, RunLock, append_jsonl, read_json
 from msenas.search import checkpoint, results
+from msenas.search.budget import sample_within
 from msenas.search.config import RunConfig, config_from_dict
 from msenas.search.loop import AsyncLoop, step
 from msenas.search.scoring import Engine, plain
@@ -102,13 +103,25 @@ def open_engine(cfg: RunConfig, dataset) -> Engine:
     """The fitness engine the config asks for, on the dataset the driver built (serial, Ray CPU or Ray GPU)."""
     from msenas.fitness.engine import make_engine
 
-    return make_engine(cfg.fitness, dataset, cfg.search.executor_config(), cfg.seed)
+    return make_engine(cfg.fitness, dataset, cfg.search.executor_config(), cfg.seed, budget=cfg.search.budget)
 
 
-def calibration_genomes(cfg: RunConfig) -> list:
-    """The random genomes a composite fitness is calibrated on (own seeded stream)."""
+def costs_on(cfg: RunConfig, info) -> Callable:
+    """genome -> {params, macs} on the dataset's input (what a params or macs budget limits)."""
+    from msenas.fitness.engine import static_costs
+
+    return lambda g: static_costs(g, info.in_shape, info.n_classes, cfg.fitness.T)
+
+
+def calibration_genomes(cfg: RunConfig, costs: Callable | None = None) -> list:
+    """The random genomes a composite fitness is calibrated on (own seeded stream); under a budget, drawn within
+    its params and macs limits, so percentiles rank genomes the search may keep."""
     rng = np.random.default_rng([cfg.seed, 0xCA1])
-    return [sample(cfg.search_space, rng) for _ in range(cfg.fitness.calibration)]
+    budget = cfg.search.budget
+    if not budget.active or costs is None:
+        return [sample(cfg.search_space, rng) for _ in range(cfg.fitness.calibration)]
+    return [sample_within(lambda: sample(cfg.search_space, rng), costs, budget, f"space {cfg.space!r}")
+            for _ in range(cfg.fitness.calibration)]
 
 
 def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
@@ -134,17 +147,21 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
             new_run_dir(cfg, str(run_dir))             # again, under the lock: two fresh runs into one --out
         if hasattr(engine, "describe"):
             print(f"msenas search: {engine.describe()}", file=sys.stderr)
+        if cfg.search.budget.active:
+            print(f"msenas search: budget {cfg.search.budget.describe()} (per sample; Deb's feasibility rules)",
+                  file=sys.stderr)
         atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
         atomic_write_text(run_dir / DATASET, dump_config(describe_dataset(cfg, dataset)) + "\n")
-        return _Run(cfg, run_dir, engine, progress).go(resume and checkpoint.exists(run_dir))
+        return _Run(cfg, run_dir, engine, progress, costs_on(cfg, dataset.info)).go(
+            resume and checkpoint.exists(run_dir))
 
 
 class _Run:
     """One search in one folder: start (load or calibrate), then the generational or async loop."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, engine: Engine, progress: bool):
-        self.cfg, self.run_dir, self.engine, self.progress = cfg, run_dir, engine, progress
-        self.strategy: Strategy = STRATEGIES.get(cfg.search.algorithm)(cfg.search, cfg.search_space)
+    def __init__(self, cfg: RunConfig, run_dir: Path, engine: Engine, progress: bool, costs: Callable | None = None):
+        self.cfg, self.run_dir, self.engine, self.progress, self.costs = cfg, run_dir, engine, progress, costs
+        self.strategy: Strategy = STRATEGIES.get(cfg.search.algorithm)(cfg.search, cfg.search_space, costs)
         self.record = config_record(cfg)
         self.state: SearchState | None = None
 
@@ -189,7 +206,7 @@ class _Run:
         n = self.cfg.fitness.calibration
         with tqdm(total=n, desc="calibrating the fitness", unit="genome", file=sys.stderr,
                   disable=not self.progress, dynamic_ncols=True, leave=False) as bar:
-            self.engine.calibrate(calibration_genomes(self.cfg), progress=lambda: bar.update(1))
+            self.engine.calibrate(calibration_genomes(self.cfg, self.costs), progress=lambda: bar.update(1))
         if self.progress:
             print(f"calibrated the fitness on {n} random genomes", file=sys.stderr)
 
@@ -226,9 +243,9 @@ class _Run:
         from tqdm import tqdm
 
         cfg, run_dir = self.cfg, self.run_dir
-        budget = cfg.search.budget()
+        n_max = cfg.search.max_evaluations()
         lines = [e for e in results.evaluation_lines(run_dir) if e["n"] > self.state.evaluations]
-        bar = tqdm(total=budget, initial=min(self.state.evaluations, budget), desc="evaluations", unit="genome",
+        bar = tqdm(total=n_max, initial=min(self.state.evaluations, n_max), desc="evaluations", unit="genome",
                    file=sys.stderr, disable=not self.progress, dynamic_ncols=True)
 
         def on_entry(state: SearchState) -> None:
@@ -238,12 +255,12 @@ class _Run:
 
         def on_progress(state: SearchState, busy: int) -> None:
             self.state = state
-            bar.n = min(state.evaluations, budget)
+            bar.n = min(state.evaluations, n_max)
             best = (state.cache[self.strategy.key(state.hall_of_fame[0])]["fitness"] if state.hall_of_fame
                     else float("nan"))
             bar.set_postfix(busy=f"{busy}/{self.engine.capacity}", best=f"{best:.4g}")
 
-        loop = AsyncLoop(self.strategy, self.engine, budget, lambda line: append_jsonl(run_dir / EVALUATIONS, line),
+        loop = AsyncLoop(self.strategy, self.engine, n_max, lambda line: append_jsonl(run_dir / EVALUATIONS, line),
                          on_entry, on_progress)
         try:
             state = loop.run(self.state, lines)

@@ -7,6 +7,13 @@ score cache (records by genome key, in SearchState.cache), the hall of fame and
 Pareto front (DEAP), the logbook, both RNG streams and the evaluation count;
 a strategy owns only its population rule.
 
+Under a budget (`search.budget`, msenas.search.budget) every comparison follows
+Deb's feasibility rules: the DEAP fitness of an individual carries the record's
+violation, and compares (and dominates) by it first, so tournaments, elitism,
+the hall of fame and NSGA-II's constrained domination need no change; random
+draws (generation 0, random search) are made within the budget's params and
+MACs limits.
+
 Two ways to run (msenas.search.loop): generational (`ask` a batch, score it,
 `tell` the batch: one generation) for every strategy, and asynchronous
 (`ask_one` when a worker is free, `tell_one` when a record arrives) for
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 from deap import base, creator, tools
@@ -24,14 +31,48 @@ from deap import base, creator, tools
 from msenas.genome import Genome, VectorCodec, crossover_vectors, key, mutate_vector
 from msenas.genome.space import SearchSpace
 from msenas.registry import Registry
+from msenas.search.budget import order_key, sample_within
 from msenas.search.config import SearchConfig
 from msenas.search.objectives import OBJECTIVES, natural_objectives, weighted_objectives
 from msenas.search.state import SearchState, generator
 
+
+class ConstrainedFitness(base.Fitness):
+    """A DEAP fitness ordered by Deb's feasibility rules: the smaller violation first, then the values.
+
+    With no budget every violation is 0 and this is DEAP's Fitness exactly. A
+    failed or dead genome under a budget has an infinite violation.
+    """
+
+    violation: float = 0.0
+
+    def _key(self) -> tuple:
+        return (-self.violation, self.wvalues)
+
+    def dominates(self, other, obj=slice(None)) -> bool:
+        """Constrained domination (Deb 2002): feasible over infeasible, smaller violation, then Pareto."""
+        if self.violation != other.violation:
+            return self.violation < other.violation
+        return super().dominates(other, obj)
+
+    def __gt__(self, other): return self._key() > other._key()         # noqa: E704
+    def __ge__(self, other): return self._key() >= other._key()        # noqa: E704
+    def __lt__(self, other): return self._key() < other._key()         # noqa: E704
+    def __le__(self, other): return self._key() <= other._key()        # noqa: E704
+    def __eq__(self, other): return self._key() == other._key()        # noqa: E704
+    def __ne__(self, other): return self._key() != other._key()        # noqa: E704
+    def __hash__(self): return hash(self._key())                       # noqa: E704
+
+    def __deepcopy__(self, memo):
+        copy_ = super().__deepcopy__(memo)
+        copy_.violation = self.violation
+        return copy_
+
+
 # DEAP classes, created once: every objective is maximised (costs enter negated, see objectives.py).
 for _n in range(1, len(OBJECTIVES) + 1):
     if not hasattr(creator, f"MsenasFitness{_n}"):
-        creator.create(f"MsenasFitness{_n}", base.Fitness, weights=(1.0,) * _n)
+        creator.create(f"MsenasFitness{_n}", ConstrainedFitness, weights=(1.0,) * _n)
         creator.create(f"MsenasIndividual{_n}", list, fitness=getattr(creator, f"MsenasFitness{_n}"))
 
 
@@ -44,11 +85,14 @@ class Strategy:
     steady: ClassVar[bool] = False    # proposes one genome at a time from its population (async-capable)
     multi_objective: ClassVar[bool] = False
 
-    def __init__(self, cfg: SearchConfig, space: SearchSpace):
+    def __init__(self, cfg: SearchConfig, space: SearchSpace, static_costs: Callable[[Genome], dict] | None = None):
         self.cfg = cfg
+        self.space = space
         self.codec = VectorCodec(space)
         self.objectives = tuple(cfg.objectives)
         self.Individual = getattr(creator, f"MsenasIndividual{len(self.objectives)}")
+        self.budget = cfg.budget if cfg.budget.active else None
+        self.static_costs = static_costs      # genome -> params and macs (needed by a params or macs limit)
 
     # -- what a strategy file implements --------------------------------------
     @classmethod
@@ -82,9 +126,17 @@ class Strategy:
         """The genome key of a vector."""
         return self._decoded(tuple(vec))[1]
 
+    def random_vector(self, rng: np.random.Generator) -> list[int]:
+        """A uniformly random in-bounds vector; under a budget, the first of at most MAX_TRIES within its
+        params and macs limits (BudgetError when none is)."""
+        if self.budget is None or self.static_costs is None:
+            return self.codec.random_vector(rng)
+        return sample_within(lambda: self.codec.random_vector(rng), lambda v: self.static_costs(self.genome(v)),
+                             self.budget, f"space {self.space.name!r}")
+
     def random_vectors(self, n: int, rng: np.random.Generator) -> list[list[int]]:
-        """n uniformly random in-bounds vectors."""
-        return [self.codec.random_vector(rng) for _ in range(n)]
+        """n random vectors (random_vector)."""
+        return [self.random_vector(rng) for _ in range(n)]
 
     # -- individuals <-> plain data ---------------------------------------------
     def individual(self, vec: list[int], cache: dict[str, dict]):
@@ -92,7 +144,12 @@ class Strategy:
         ind = self.Individual(list(vec))
         ind.key = self.key(vec)
         ind.fitness.values = weighted_objectives(cache[ind.key], self.objectives)
+        ind.fitness.violation = self.violation(cache[ind.key])
         return ind
+
+    def violation(self, record: dict) -> float:
+        """Deb's first criterion for a record: 0 without a budget; infinite for a failed or dead genome."""
+        return 0.0 if self.budget is None else order_key(record, self.budget)
 
     def individuals(self, vectors: list[list[int]], cache: dict[str, dict]) -> list:
         """DEAP individuals of scored vectors."""
@@ -145,10 +202,12 @@ class Strategy:
         """One generations.jsonl line: fitness statistics of the population's healthy members, diversity, counts."""
         recs = [cache[self.key(v)] for v in population]
         healthy = [r for r in recs if not r.get("error") and not r.get("dead")]
-        summary = FITNESS_STATS.compile(healthy or recs)             # stats over healthy members
+        feasible = [r for r in healthy if self.violation(r) == 0]
+        summary = FITNESS_STATS.compile(feasible or healthy or recs)   # stats over healthy (feasible) members
         entry = {"gen": gen, **{k: float(v) for k, v in summary.items()},
                  "diversity": diversity(self.codec, population, self.genome),
                  "unique": len({self.key(v) for v in population}) / len(population), "healthy": len(healthy),
+                 **({"feasible": len(feasible)} if self.budget is not None else {}),
                  **stats, "time": round(seconds, 4)}
         if len(self.objectives) > 1:
             inds = self.individuals(population, cache)
@@ -179,7 +238,7 @@ class SteadyState(Strategy):
         """One genome for a free worker: random until `population` genomes are out, then the strategy's rule."""
         rng = generator(state)
         if not state.population or len(state.population) + len(state.inflight) < self.cfg.population:
-            vec = self.codec.random_vector(rng)
+            vec = self.random_vector(rng)
         else:
             vec = self._ask_one(self.individuals(state.population, state.cache), rng)
         return vec, replace(state, np_rng=rng.bit_generator.state, asks=state.asks + 1)

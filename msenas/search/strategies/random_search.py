@@ -2,7 +2,9 @@
 
 The baseline every NAS comparison reports (Li and Talwalkar, "Random Search and
 Reproducibility for Neural Architecture Search", UAI 2019). Its population is
-simply the last `population` genomes evaluated.
+simply the last `population` genomes evaluated. Under a budget each draw is
+repeated (at most MAX_TRIES times) until it fits the params and MACs limits; a
+genome over an SOPs or energy limit is costed, not trained (fitness engine).
 """
 from __future__ import annotations
 
@@ -18,4 +20,4 @@ class RandomSearch(SteadyState):
     multi_objective = True
 
     def _ask_one(self, population: list, rng: np.random.Generator) -> list[int]:
-        return self.codec.random_vector(rng)
+        return self.random_vector(rng)
