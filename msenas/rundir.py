@@ -33,6 +33,7 @@ BEST = "best.json"
 CHECKPOINTS = ("checkpoint.json", "checkpoint.prev.json")
 # -- training result folders (msenas train / transfer)
 WEIGHTS, GENOME, METRICS, TRAIN_CHECKPOINT = "weights.pt", "genome.json", "metrics.json", "checkpoint.pt"
+MODEL = "model.json"    # a result folder of a model-zoo network (msenas.zoo) holds this in place of genome.json
 NIR_GRAPH = "network.nir"              # msenas export-nir's default output (docs/nir.md)
 # -- MA-DARTS folders (msenas darts)
 ALPHAS, NOS = "alphas.json", "nos.jsonl"

@@ -58,10 +58,22 @@ def run(args: argparse.Namespace) -> int:
     except SearchInterrupted as e:
         print(f"msenas search: {e}", file=sys.stderr)
         return 130
-    best = max((r["fitness"] for r in state.cache.values()), default=float("nan"))
+    from msenas.search.halving import halve_run
+    from msenas.search.results import read_entries
+
+    hof = read_entries(run_dir) if state.hall_of_fame else []
+    best = hof[0]["fitness"] if hof else float("nan")       # the hall of fame's order: feasibility first
     print(f"run folder: {run_dir}")
     print(f"generations: {state.gen + 1}, evaluations: {state.evaluations}, best fitness: {best:.4f}")
+    if hof and cfg.search.budget.active:
+        use = ", ".join(f"{k} {100 * u:.0f}%" for k, u in hof[0]["record"].get("budget", {}).items())
+        print(f"budget {cfg.search.budget.describe()}: the best uses {use or 'n/a'}")
     print(f"best genome: {run_dir}/best.json (msenas inspect {run_dir}/best.json)")
+    if cfg.search.halving.k:
+        h = halve_run(run_dir, progress=not args.no_progress)
+        if h is not None:
+            print(f"successive halving of the {len(h['candidates'])} best on a validation split of the train set: "
+                  f"pick {h['key']} ({h['cpu_s']:.0f} CPU s): {run_dir}/pick.json")
     if args.train_top:
         _train_top(run_dir, args)
     return 0

@@ -1,4 +1,4 @@
-"""msenas train GENOME.json --dataset NAME: surrogate-gradient training into a result folder."""
+"""msenas train GENOME.json --dataset NAME (or zoo:NAME --width W): surrogate-gradient training into a result folder."""
 from __future__ import annotations
 
 import argparse
@@ -7,9 +7,15 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("genome", help="genome JSON file, or a result folder holding genome.json")
+    from msenas.zoo import describe
+
+    p.add_argument("genome", help="genome JSON file, a result folder holding genome.json, or a published network "
+                                  f"of spikingjelly's model zoo: {describe()}")
     p.add_argument("--dataset", default=None,
                    help="dataset name (digits, digits-dvs, npz, cifar10, ...; default: the genome file's, else digits)")
+    p.add_argument("--width", type=int, default=None,
+                   help="zoo networks: channels of the first layer, every other width scaled with it (default: the "
+                        "published width); size it to a budget")
     add_common(p)
 
 
@@ -27,6 +33,15 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from msenas.zoo import ZooError, is_zoo, parse
+
+    if is_zoo(args.genome):
+        model = parse(args.genome, args.width)
+        if not any(o.partition("=")[0].strip() == "loss" for o in args.overrides):
+            args.overrides = [*args.overrides, f"loss={model.entry.loss}"]     # the loss it was published with
+        return train_and_report(model, args.dataset, args)
+    if args.width is not None:
+        raise ZooError("--width: only for zoo networks (zoo:NAME); a genome's widths are in the genome")
     genome, extras = read_genome(args.genome)
     return train_and_report(genome, args.dataset, args, extras=extras)
 
@@ -78,8 +93,9 @@ def resolve(dataset: str | None, args: argparse.Namespace, extras: dict | None =
 def train_and_report(genome, dataset: str | None, args: argparse.Namespace, banner: str | None = None,
                      extras: dict | None = None) -> int:
     """Build the dataset (by default the genome file's, at its input size), train into --out, print the figures."""
-    from msenas.genome.io import input_note, key
+    from msenas.genome.io import input_note
     from msenas.train import train
+    from msenas.train.trainer import architecture_key
 
     cfg, data = resolve(dataset, args, extras)
     ds = data.build(cfg.T)
@@ -89,7 +105,8 @@ def train_and_report(genome, dataset: str | None, args: argparse.Namespace, bann
         note = input_note(extras or {}, ds.info.in_shape, ds.info.name)
         if note:
             print(note, file=sys.stderr)
-    out = Path(args.out or f"results/{data.dataset}-{key(genome)[:8]}")
+    k = architecture_key(genome)
+    out = Path(args.out or f"results/{data.dataset}-{k if k.startswith('zoo-') else k[:8]}")
     metrics = train(genome, ds, cfg, out, resume=args.resume, progress=not args.quiet, data=data)
     print(summary_line(metrics["final"]))
     print(f"result folder: {out}")

@@ -15,6 +15,7 @@ from msenas.config import Config, DataConfig, apply_overrides, build_dataclass, 
 from msenas.fitness.config import ExecutorConfig, FitnessConfig
 from msenas.genome.space import SearchSpace, get_space
 from msenas.search.budget import BudgetConfig
+from msenas.search.halving import HalvingConfig
 
 MAX_POPULATION = 100_000     # population, offspring, hall of fame: far beyond any search, far below exhausting memory
 DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits, the setting the default fitness was chosen on
@@ -48,6 +49,7 @@ class SearchConfig(Config):
     gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four per GPU; 0 with auto: spread over GPUs)
     torch_threads: int = 1             # torch threads per evaluation, in every executor (serial too)
     budget: BudgetConfig = field(default_factory=BudgetConfig)   # [search.budget]: max params/macs/sops/energy_uj
+    halving: HalvingConfig = field(default_factory=HalvingConfig)  # [search.halving]: final pick (k = 0: off)
 
     def __post_init__(self) -> None:
         if self.algorithm == "auto":

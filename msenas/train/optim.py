@@ -33,6 +33,15 @@ def tet_ce(logits: torch.Tensor, y: torch.Tensor, smoothing: float = 0.0) -> tor
     return F.cross_entropy(logits.float().reshape(T * B, K), y.repeat(T), label_smoothing=smoothing)
 
 
+@LOSSES.register("mse_rate")
+def rate_mse(rates: torch.Tensor, y: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
+    """MSE of the mean over T of the outputs [T,B,K] (firing rates) against one-hot labels [B] (smoothed by
+    `smoothing`): the loss of Fang et al., ICCV 2021, for its PLIF networks (zoo:plif-cifar10net)."""
+    mean = rates.float().mean(0)                                                   # [B,K]
+    target = F.one_hot(y, mean.shape[1]).float() * (1 - smoothing) + smoothing / mean.shape[1]
+    return F.mse_loss(mean, target)
+
+
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Decay conv/linear weights (ndim > 1); never BN affine, biases or PLIF's tau."""
     decay, plain = [], []

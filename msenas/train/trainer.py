@@ -5,6 +5,10 @@ images, event frames [T,2,H,W] as they are, loss on the mean over T of the
 logits (or TET), network state reset after every batch, warmup + cosine
 schedule, label smoothing, float16 autocast on a GPU. One atomic, data-only
 checkpoint per epoch; a resumed run continues from the saved epoch.
+
+A published network of spikingjelly's model zoo (msenas.zoo.ZooModel) trains
+through the same loop, data, T, optimiser and energy accounting; its result
+folder holds model.json in place of genome.json.
 """
 from __future__ import annotations
 
@@ -27,11 +31,14 @@ from msenas.genome import Genome
 from msenas.genome import io as genome_io
 from msenas.memory import check_memory
 from msenas.nn.cost import complexity
-from msenas.rundir import CONFIG, GENOME, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
+from msenas.rundir import CONFIG, GENOME, MODEL, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
+from msenas.zoo import ZooModel
+
+Architecture = Genome | ZooModel
 
 
 class TrainError(MsenasError, RuntimeError):
@@ -51,15 +58,23 @@ class _Run:
     steps_per_epoch: int
 
 
-def build_model(genome: Genome, dataset: Dataset, cfg: TrainConfig) -> nn.Module:
-    """The genome's network for this dataset, initialised from cfg.seed (global RNG untouched)."""
+def build_model(genome: Architecture, dataset: Dataset, cfg: TrainConfig) -> nn.Module:
+    """The genome's (or zoo network's) module for this dataset, initialised from cfg.seed (global RNG untouched)."""
     from msenas.nn.network import build_network
 
+    info = dataset.info
     with seeded(cfg.seed):
-        return build_network(genome, dataset.info.in_shape, dataset.info.n_classes, cfg.T)
+        if isinstance(genome, ZooModel):
+            return genome.build(info.in_shape, info.n_classes, cfg.T, info.event)
+        return build_network(genome, info.in_shape, info.n_classes, cfg.T)
 
 
-def train(genome: Genome, dataset: Dataset, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
+def architecture_key(arch: Architecture) -> str:
+    """The genome key, or zoo-NAME-wWIDTH."""
+    return arch.key() if isinstance(arch, ZooModel) else genome_io.key(arch)
+
+
+def train(genome: Architecture, dataset: Dataset, cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
           progress: bool = True, data: DataConfig | None = None,
           on_epoch_end: Callable[[dict], None] | None = None) -> dict:
     """Train `genome` on `dataset` (built from `data`, recorded with the result) into out_dir; the metrics."""
@@ -72,8 +87,12 @@ def train(genome: Genome, dataset: Dataset, cfg: TrainConfig, out_dir: str | Pat
             history = _restore(out, run, config, dataset)
         else:
             history = []
-            genome_io.save(genome, out / GENOME, dataset=dataset.info.name, in_shape=list(dataset.info.in_shape),
-                           n_classes=dataset.info.n_classes)
+            where = {"dataset": dataset.info.name, "in_shape": list(dataset.info.in_shape),
+                     "n_classes": dataset.info.n_classes}
+            if isinstance(genome, ZooModel):
+                write_json(out / MODEL, {**genome.to_dict(), **where})
+            else:
+                genome_io.save(genome, out / GENOME, **where)
             write_json(out / CONFIG, config)
         for epoch in range(len(history), cfg.epochs):
             history.append(_epoch(run, dataset, cfg, epoch, progress))
@@ -118,11 +137,12 @@ def _check_folder(out: Path, resume: bool) -> None:
         raise TrainError(f"{out} already holds a training run ({TRAIN_CHECKPOINT}); use --resume or another --out")
 
 
-def _start(genome: Genome, dataset: Dataset, cfg: TrainConfig) -> _Run:
+def _start(genome: Architecture, dataset: Dataset, cfg: TrainConfig) -> _Run:
     device = resolve_device(cfg.device, TrainConfigError)
     amp = use_amp(device, cfg.amp, TrainConfigError)
-    check_memory(genome, dataset.info.in_shape, dataset.info.n_classes, batch=cfg.batch_size, T=cfg.T,
-                 training=True, device=device, value_bytes=2 if amp else 4)
+    if isinstance(genome, Genome):
+        check_memory(genome, dataset.info.in_shape, dataset.info.n_classes, batch=cfg.batch_size, T=cfg.T,
+                     training=True, device=device, value_bytes=2 if amp else 4)
     model = build_model(genome, dataset, cfg).to(device)
     n_batches = math.ceil(len(dataset.train) / cfg.batch_size)
     steps = min(n_batches, cfg.max_train_batches or n_batches)
@@ -163,17 +183,23 @@ def _train_epoch(run: _Run, loader, loss_fn, cfg: TrainConfig, bar) -> tuple[flo
     return loss_sum / n, correct / n, lr
 
 
-def _run_config(genome: Genome, dataset: Dataset, cfg: TrainConfig, data: DataConfig, run: _Run) -> dict:
-    """config.json: the resolved config, the data recipe, the shapes and the genome key."""
-    return {"schema_version": RESULT_SCHEMA, "train": cfg.to_dict(),
+def _run_config(genome: Architecture, dataset: Dataset, cfg: TrainConfig, data: DataConfig, run: _Run) -> dict:
+    """config.json: the resolved config, the data recipe, the shapes and the genome key (zoo: also the network)."""
+    if isinstance(genome, ZooModel):
+        from msenas.zoo.common import dense_macs
+
+        macs = dense_macs(run.model, dataset.info.in_shape, cfg.T)
+    else:
+        macs = complexity(genome, dataset.info.in_shape, dataset.info.n_classes).macs
+    zoo = {"zoo": genome.to_dict()} if isinstance(genome, ZooModel) else {}
+    return {**zoo, "schema_version": RESULT_SCHEMA, "train": cfg.to_dict(),
             "resolved": {"device": run.device.type, "amp": run.amp, "steps_per_epoch": run.steps_per_epoch,
                          "total_steps": cfg.epochs * run.steps_per_epoch,
                          "warmup_steps": round(cfg.warmup_epochs * run.steps_per_epoch)},
             "data": data.to_dict(), "dataset": dataset.info.name, "in_shape": list(dataset.info.in_shape),
             "n_classes": dataset.info.n_classes, "event": dataset.info.event,
-            "genome_key": genome_io.key(genome), "params": sum(p.numel() for p in run.model.parameters()),
-            "energy_dense_pj": cfg.energy.dense_pj(complexity(genome, dataset.info.in_shape,
-                                                              dataset.info.n_classes).macs)}
+            "genome_key": architecture_key(genome), "params": sum(p.numel() for p in run.model.parameters()),
+            "energy_dense_pj": cfg.energy.dense_pj(macs)}
 
 
 def _cpu_state(model: nn.Module) -> dict:
