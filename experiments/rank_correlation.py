@@ -446,6 +446,36 @@ def report(args: argparse.Namespace) -> None:
         atomic_write_text(args.md, text + "\n")
 
 
+def bands_report(args: argparse.Namespace) -> None:
+    """Within-budget ranking (docs/budget.md, decision 1): per space, tau within params bands among live genomes."""
+    from rank_stats import bands
+
+    lines, per_space = [], {}
+    for folder in map(Path, args.folders):
+        setup, results, seeds, _ = finished(folder)
+        per_space[setup["space"]] = b = bands(results, seeds, args.bands)
+        lines += [f"#### space `{setup['space']}` ({len(results)} genomes, {b['all']['n']} live at the default "
+                  f"fidelity)", "",
+                  "| genomes | N | tau loss_params (recalibrated) | tau probe loss alone | tau log(params) | "
+                  "partial tau of probe loss given log(params) | ground truth seed-to-seed tau |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, r in b.items():
+            lines.append(f"| {name} | {r['n']} | {r['tau_loss_params']:+.2f} | {r['tau_probe_loss']:+.2f} | "
+                         f"{r['tau_log_params']:+.2f} | {r['partial_tau_loss_given_params']:+.2f} | "
+                         f"{r['seed_tau']:+.2f} |")
+        lines.append("")
+    in_bands = [r for b in per_space.values() for k, r in b.items() if k != "all"]
+    mean_lp = float(np.mean([r["tau_loss_params"] for r in in_bands]))
+    mean_pl = float(np.mean([r["tau_probe_loss"] for r in in_bands]))
+    lines += [f"Mean over the {len(in_bands)} bands: tau loss_params {mean_lp:+.3f}, probe loss alone {mean_pl:+.3f}.",
+              ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.json:
+        atomic_write_text(args.json, json.dumps({"spaces": per_space, "mean_in_bands": {
+            "loss_params": mean_lp, "probe_loss": mean_pl}}, indent=1) + "\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -472,6 +502,10 @@ def main() -> None:
     q.add_argument("folders", nargs="+")
     q.add_argument("--md")
     q.add_argument("--split", type=int, help="genomes below this index are the selection set, the rest confirm")
+    b = sub.add_parser("bands", help="tau within params bands among live genomes (docs/budget.md, decision 1)")
+    b.add_argument("folders", nargs="+")
+    b.add_argument("--bands", type=int, default=3)
+    b.add_argument("--json", help="also write the numbers here")
     t = sub.add_parser("retime", help="re-measure the CPU cost of one fidelity against one training run")
     t.add_argument("folder")
     t.add_argument("--fidelity", default="5x32")
@@ -479,7 +513,7 @@ def main() -> None:
     t.add_argument("--end", type=int, required=True, help="genomes start..end-1")
     t.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    {"run": run, "report": report, "retime": retime}[args.cmd](args)
+    {"run": run, "report": report, "retime": retime, "bands": bands_report}[args.cmd](args)
 
 
 if __name__ == "__main__":
