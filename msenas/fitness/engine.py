@@ -108,6 +108,7 @@ class FitnessEngine:
         full = self.executor.map([genomes[i] for i in chosen], self.names)
         for i, rec in zip(chosen, full):
             rec.wall_time += first[i].wall_time
+            rec.cpu_time += first[i].cpu_time
             first[i] = rec
         return first
 

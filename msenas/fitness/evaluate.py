@@ -45,7 +45,7 @@ def genome_key(genome: Genome) -> str:
 
 def evaluate_genome(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxies: tuple[str, ...]) -> Record:
     """Score `genome` on every named proxy, on cfg.device; failures and dead networks get WORST_FITNESS."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     k = genome_key(genome)
     fidelity = fidelity_of(tuple(proxies))
     try:
@@ -53,7 +53,7 @@ def evaluate_genome(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxie
         rec = _evaluate(genome, k, probe, cfg, tuple(proxies), device)
     except Exception as e:  # noqa: BLE001 - includes torch's out-of-memory RuntimeError
         rec = failed_record(k, _one_line(e), fidelity)
-    rec.wall_time = time.perf_counter() - t0
+    rec.wall_time, rec.cpu_time = time.perf_counter() - t0, time.process_time() - c0
     return rec
 
 

@@ -25,6 +25,7 @@ class Record:
     params: int = 0
     macs: int = 0                  # dense MACs per sample and time step
     wall_time: float = 0.0         # seconds
+    cpu_time: float = 0.0          # CPU seconds of the process that evaluated it (its torch threads included)
     fidelity: str = "zero-cost"    # which proxies were computed: "zero-cost", "few-step", or "costs" (over a
     #                                budget's params/macs: never built)
     budget: dict[str, float] = field(default_factory=dict)  # use of each [search.budget] limit: cost / limit

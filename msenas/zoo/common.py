@@ -43,9 +43,10 @@ def dense_macs(model: nn.Module, in_shape: tuple[int, int, int], T: int) -> floa
     return total[0] / T
 
 
-def costs_at_init(model, probe, T: int, energy=None, seed: int = 0) -> dict:
+def costs_at_init(model, probe, T: int, energy=None, seed: int = 0, run: bool = True) -> dict:
     """What a genome's record measures, for a zoo network (msenas.zoo.ZooModel): params, dense MACs per step,
-    spikes, SOPs and energy (pJ) per sample on the probe batch at initialisation (weights seeded by `seed`)."""
+    spikes, SOPs and energy (pJ) per sample on the probe batch at initialisation (weights seeded by `seed`);
+    run=False: params and dense MACs only (no forward on the probe)."""
     from msenas.data import to_time_major
     from msenas.energy import EnergyConfig
     from msenas.nn.monitor import SpikeMonitor
@@ -56,6 +57,8 @@ def costs_at_init(model, probe, T: int, energy=None, seed: int = 0) -> dict:
     with seeded(seed):
         net = model.build(probe.in_shape, probe.n_classes, T, event)
     net.eval()
+    if not run:
+        return {"params": sum(p.numel() for p in net.parameters()), "macs": dense_macs(net, probe.in_shape, T)}
     x = to_time_major(torch.as_tensor(probe.x), T)
     with torch.no_grad(), SpikeMonitor(net) as mon:
         net(x)
@@ -71,7 +74,7 @@ def widest_within(name: str, budget, probe, T: int, energy=None, seed: int = 0, 
     from msenas.zoo import ZooError, ZooModel
 
     def cost(w: int) -> dict:
-        return costs_at_init(ZooModel(name, w), probe, T, energy, seed)
+        return costs_at_init(ZooModel(name, w), probe, T, energy, seed, run=not budget.static_only)
 
     if budget.violation(cost(1)) > 0:
         raise ZooError(f"zoo:{name} does not fit {budget.describe()} even at width 1 ({budget.use(cost(1))})")
