@@ -112,7 +112,7 @@ def budget_rows(limits: dict, rec: dict, run) -> list[tuple[str, str]]:
         return []
     use = rec.get("budget") or {}
     fits = sum(g.get("feasible", 0) for g in run.generations[-1:])
-    return [("budget", ", ".join(f"{k} <= {_num(v)}" for k, v in limits.items())),
+    return [("budget", ", ".join(f"{k} <= {v:,.6g}" for k, v in limits.items())),
             ("budget use of the best", ", ".join(f"{k} {100 * u:.0f}%" for k, u in use.items()) or "n/a"),
             ("population within budget (last generation)", str(fits))]
 

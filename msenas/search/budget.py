@@ -95,8 +95,7 @@ def order_key(record: dict, budget: BudgetConfig) -> float:
     """Deb's first criterion as one number to minimise: the violation; a failed or dead genome is the worst of all."""
     if record.get("error") or record.get("dead"):
         return math.inf
-    v = record.get("violation")
-    return float(v) if v is not None else budget.violation(record)
+    return budget.violation(record)          # from the record's costs: one rule, whoever wrote the record
 
 
 class BudgetError(ConfigError):

@@ -22,7 +22,7 @@ class Aging(SteadyState):
 
     def _ask_one(self, population: list, rng: np.random.Generator) -> list[int]:
         picks = rng.integers(len(population), size=self.cfg.tournament)
-        parent = population[max(picks.tolist(), key=lambda i: population[i].fitness.values[0])]
+        parent = population[max(picks.tolist(), key=lambda i: population[i].fitness)]   # Deb: feasibility first
         for _ in range(100):                 # a draw may only touch unused genes: draw again
             child = mutate_vector(list(parent), self.codec.upper, rng, self.cfg.indpb)
             if self.key(child) != parent.key:
