@@ -18,8 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-over", action="store_true",
                    help="with --resume: start a run whose checkpoints are gone over from generation 0")
     p.add_argument("--train-top", type=int, default=0, metavar="K",
-                   help="after the search, train its K best genomes and one random genome of the same space with "
-                        "the same budget, and print what the search bought (default 0: no training)")
+                   help="after the search, train its K best genomes, 3 random genomes of the space within its "
+                        "budget and a published network (zoo:plif-cifar10net) of the same budget (without a budget: "
+                        "of the best genome's size), with one recipe, and print what the search bought (default 0)")
     p.add_argument("--train-epochs", type=int, default=3, metavar="E", help="epochs of that training (default 3)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -81,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_top(run_dir, args: argparse.Namespace) -> None:
     from msenas.report.tables import to_text
-    from msenas.search.followup import COLUMNS, train_top
+    from msenas.search.followup import COLUMNS, N_RANDOM, train_top, verdict
 
-    print(f"training the {args.train_top} best genome(s) and one random genome of the space, "
-          f"{args.train_epochs} epochs each ...", file=sys.stderr)
+    print(f"training the {args.train_top} best genome(s), {N_RANDOM} random genomes within the budget and "
+          f"zoo:plif-cifar10net at the same budget, {args.train_epochs} epochs each ...", file=sys.stderr)
     rows = train_top(run_dir, args.train_top, args.train_epochs, progress=not args.no_progress)
     print(to_text(rows, list(COLUMNS)))
+    print(verdict(rows, args.train_epochs))
     print(f"trained networks: {run_dir}/train/ (spikes, synaptic ops and energy per test sample; energy in uJ)")

@@ -1,10 +1,15 @@
-"""What a search bought: its best genomes and a random genome of the same space, trained with one budget.
+"""What a search bought: its best genomes against random genomes and a published network at the same budget.
 
-`train_top(run_dir, k, epochs)` trains the hall of fame's k best genomes and
-one random genome (drawn from the run's search space with the run's seed)
-on the run's dataset and T, each into RUN/train/<name>, and returns one row
-per network: test accuracy, spikes and synaptic operations per sample, energy
-per sample, parameters and wall time. A finished training is not redone.
+`train_top(run_dir, k, epochs)` trains, on the run's dataset and T with one recipe (each into
+RUN/train/<name>; a finished training is read back, not redone):
+- the hall of fame's k best genomes;
+- 3 random genomes of the run's space within its budget and live at initialisation (drawn with the run's
+  seed; a genome silent on the probe batch is drawn again), whose median is what a user would get without
+  searching;
+- a published network of spikingjelly's model zoo (msenas.zoo) at the widest width within the run's
+  budget, or, without a budget, within the best genome's parameter count: equal size, equal recipe.
+It returns one row per network (test accuracy, spikes, SOPs and energy per sample, parameters, training
+time) and the median row of the random genomes.
 """
 from __future__ import annotations
 
@@ -15,32 +20,97 @@ import numpy as np
 
 from msenas.genome import io, sample
 from msenas.rundir import CONFIG, METRICS, read_json
+from msenas.search.budget import BudgetConfig, BudgetError, sample_within
 from msenas.search.config import config_from_dict
 from msenas.search.results import read_entries
 
 COLUMNS = ("network", "test_acc", "spikes", "sops", "energy_uj", "params", "train_s")
+N_RANDOM = 3
+ZOO_NETWORK = "plif-cifar10net"      # multi-step, so it takes static and event data alike
 
 
-def train_top(run_dir: str | Path, k: int = 1, epochs: int = 3, progress: bool = True) -> list[dict]:
-    """Train the k best genomes of a run and one random genome of its space with the same budget; their rows."""
+def train_top(run_dir: str | Path, k: int = 1, epochs: int = 3, progress: bool = True,
+              zoo: str | None = ZOO_NETWORK) -> list[dict]:
+    """Train the k best genomes, 3 random genomes within the budget and a zoo network of the same budget; rows."""
+    from msenas.fitness.engine import static_costs
     from msenas.train import TrainConfig, train
+    from msenas.zoo import ZOO
 
     run_dir = Path(run_dir)
     cfg = config_from_dict(read_json(run_dir / CONFIG, "run config"))
-    picks = [(f"best-{i:02d}", io.from_dict(e["genome"])) for i, e in enumerate(read_entries(run_dir)[:k], 1)]
-    picks.append(("random", sample(cfg.search_space, np.random.default_rng([cfg.seed, 0x7A4D]))))
+    best = read_entries(run_dir)[:k]
     dataset = cfg.data.build(cfg.fitness.T, cfg.seed)
+    info = dataset.info
+    costs = lambda g: static_costs(g, info.in_shape, info.n_classes, cfg.fitness.T)   # noqa: E731
+    budget = cfg.search.budget if cfg.search.budget.active else BudgetConfig(params=best[0]["record"]["params"])
+    rng = np.random.default_rng([cfg.seed, 0x7A4D])
+    picks = [(f"best-{i:02d}", io.from_dict(e["genome"])) for i, e in enumerate(best, 1)]
+    picks += [(f"random-{i}", g) for i, g in enumerate(live_randoms(cfg, dataset, costs, budget, rng), 1)]
+    if zoo is not None:
+        picks.append(_zoo_pick(zoo, budget, dataset, cfg))
     tcfg = TrainConfig(epochs=epochs, T=cfg.fitness.T, seed=cfg.seed, warmup_epochs=min(1.0, epochs / 2))
     data = cfg.data.replace(seed=cfg.data.seed if cfg.data.seed is not None else cfg.seed)
     rows = []
-    for name, genome in picks:
+    for name, arch in picks:
         out = run_dir / "train" / name
         t0 = time.perf_counter()
         done = (out / METRICS).is_file() and (read_json(out / METRICS).get("final") is not None)
-        metrics = read_json(out / METRICS) if done else train(genome, dataset, tcfg, out, progress=progress, data=data)
+        loss = ZOO.get(arch.name).loss if hasattr(arch, "width") else tcfg.loss
+        metrics = read_json(out / METRICS) if done else train(arch, dataset, tcfg.replace(loss=loss), out,
+                                                              progress=progress, data=data)
         final = metrics["final"]
-        rows.append({"network": f"{name} ({io.key(genome)[:8]})", "test_acc": final["test_acc"],
+        label = arch.key() if hasattr(arch, "width") else io.key(arch)[:8]
+        rows.append({"network": f"{name} ({label})", "test_acc": final["test_acc"],
                      "spikes": final["spikes"], "sops": final["sops"],
                      "energy_uj": final["energy_pj"] / 1e6 if "energy_pj" in final else float("nan"),
                      "params": final["params"], "train_s": final.get("train_time", time.perf_counter() - t0)})
     return rows
+
+
+def live_randoms(cfg, dataset, costs, budget: BudgetConfig, rng: np.random.Generator, n: int = N_RANDOM,
+                 tries: int = 100) -> list:
+    """n random genomes within the budget that are live at initialisation (the records' dead check)."""
+    from msenas.fitness.evaluate import evaluate_genome
+    from msenas.fitness.probe import make_probe
+
+    probe = make_probe(dataset, cfg.fitness, cfg.seed)
+    out = []
+    for _ in range(tries * n):
+        g = sample_within(lambda: sample(cfg.search_space, rng), costs, budget, f"space {cfg.space!r}")
+        if evaluate_genome(g, probe, cfg.fitness, ("log_params",)).ok:
+            out.append(g)
+            if len(out) == n:
+                return out
+    raise BudgetError(f"fewer than {n} live genomes within {budget.describe()} in {tries * n} draws")
+
+
+def _zoo_pick(name: str, budget: BudgetConfig, dataset, cfg) -> tuple[str, object]:
+    from msenas.fitness.probe import make_probe
+    from msenas.zoo.common import widest_within
+
+    probe = make_probe(dataset, cfg.fitness, cfg.seed)
+    model, _ = widest_within(name, budget, probe, cfg.fitness.T, cfg.fitness.energy, cfg.seed)
+    return f"zoo:{name}", model
+
+
+def median_random(rows: list[dict]) -> dict | None:
+    """The random genome of median test accuracy (the middle of 3), or None when there are none."""
+    rand = sorted((r for r in rows if r["network"].startswith("random-")), key=lambda r: r["test_acc"])
+    return rand[len(rand) // 2] if rand else None
+
+
+def verdict(rows: list[dict], epochs: int) -> str:
+    """One plain sentence on what the comparison shows (one training seed: small differences are noise)."""
+    best = rows[0]
+    med = median_random(rows)
+    zoo = next((r for r in rows if r["network"].startswith("zoo:")), None)
+    parts = []
+    if med is not None:
+        parts.append(f"the best genome {best['test_acc'] - med['test_acc']:+.3f} against the median of "
+                     f"{N_RANDOM} random genomes within the budget")
+    if zoo is not None:
+        parts.append(f"{best['test_acc'] - zoo['test_acc']:+.3f} against {zoo['network']} "
+                     f"({zoo['params']:,} params)")
+    return (f"test accuracy after {epochs} epoch(s), one training seed: " + "; ".join(parts) +
+            ". A difference of a few points is within the noise of one short training; docs/budget.md measures "
+            "this with several seeds.")
