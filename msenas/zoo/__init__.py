@@ -12,7 +12,7 @@ Which networks of spikingjelly 2.0.0's `activation_based.model` work here:
 parametric_lif_net, snas_net and ms_resnet import without torchvision;
 sew_resnet, spiking_resnet, spiking_vgg and spiking_vggws_ottt import
 torchvision at module level and cannot be used beside torch 2.13's CPU wheel
-(docs/benchmarks.md section 10).
+(checked 2026-12-07 by importing each; docs/budget.md).
 """
 from __future__ import annotations
 
