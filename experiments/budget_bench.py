@@ -250,6 +250,7 @@ def report(a: argparse.Namespace) -> None:
         seeds, tseeds = s["seeds"], s["train_seeds"]
         arms: dict[str, dict] = {k: {} for k in ("a", "b", "c", "d", "a'")}
         cpu: dict[str, dict] = {k: {} for k in arms}
+        halving_share = {}
         for seed in seeds:
             tag = f"{budget}-s{seed}"
             ga, h, rnd, rg, x = (items.get(f"{p}-{tag}") for p in ("search", "halving", "random", "randgenome",
@@ -261,6 +262,9 @@ def report(a: argparse.Namespace) -> None:
                 cpu["a"][seed] = ga["eval_cpu_s"]
                 if h:
                     cpu["b"][seed] = ga["eval_cpu_s_at_cut"] + h.get("cpu_s", 0.0)
+                    cal = items.get(f"cal-{tag}", {}).get("item_cpu_s", 0.0)
+                    halving_share[seed] = (h.get("cpu_s", 0.0) / ga["eval_cpu_s"],
+                                           h.get("cpu_s", 0.0) / (ga["eval_cpu_s"] + cal))
             if rnd:
                 cpu["c"][seed] = rnd["eval_cpu_s"]
         zoo = {}
@@ -269,6 +273,12 @@ def report(a: argparse.Namespace) -> None:
             if z:
                 zoo[name] = (ZooModel(name, z["width"]).key(), *acc(items, ZooModel(name, z["width"]).key(), tseeds))
         lines += _budget_tables(budget, s, arms, cpu, zoo, items, tseeds)
+        if halving_share:
+            v, w = zip(*halving_share.values())
+            lines += [f"Halving stage CPU as a share of the search's: {np.mean(v):.0%} of (a)'s scoring of its "
+                      f"72 genomes (per seed {', '.join(f'{x:.0%}' for x in v)}), {np.mean(w):.0%} with the "
+                      f"calibration included (per seed {', '.join(f'{x:.0%}' for x in w)}); target at most 25%.",
+                      ""]
         summary[budget] = {"arms": {k: {str(sd): list(v[:2]) for sd, v in d.items()} for k, d in arms.items()},
                            "zoo": {n: list(v[:2]) for n, v in zoo.items()}, "cpu": cpu}
     text = "\n".join(lines)
