@@ -118,8 +118,8 @@ def test_a_stale_current_default_claim_is_caught():
 
 # ----------------------------------------------------------------------------- `section.field` defaults
 
-QUOTED = [re.compile(r"`(\w+)\.(\w+)`, default ([\w.]+)"),                    # (`fitness.calibration`, default 50)
-          re.compile(r"`(\w+)\.(\w+) ?= ?\"?([\w.]+)\"?`,? \(?the default")]  # `fitness.upper_tail = "saturate"`, the default
+QUOTED = [re.compile(r"`(\w+)\.(\w+)`, default ([\w.]+)"),              # (`fitness.calibration`, default 50)
+          re.compile(r"`(\w+)\.(\w+) ?= ?\"?([\w.]+)\"?`,? \(?the default")]   # `fitness.upper_tail = "x"`, the default
 
 
 def quoted_defaults(text: str) -> list[tuple[str, str, str]]:
