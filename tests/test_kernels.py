@@ -44,6 +44,8 @@ def test_a_header_is_read_into_ctypes_declarations():
     assert api.functions["f"] == (ctypes.c_int, (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                                                  ctypes.POINTER(api.structs["p"])))
     assert api.functions["g"] == (None, ()) and set(api.functions) == {"f", "g"}
+    with pytest.raises(ValueError, match="'size_t n': type unknown"):
+        kernels.parse_header("int h(size_t n);")
 
 
 @pytest.mark.parametrize("lib", [kernels.NEURONS, kernels.BATCHNORM], ids=lambda lib: lib.name)

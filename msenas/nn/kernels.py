@@ -45,14 +45,16 @@ class Interface:
 
 def _ctype(decl: str, structs: dict[str, type[ctypes.Structure]]):
     """The ctypes type of one C declaration ('const float *x', 'int64_t T', 'const struct neuron *p', 'int')."""
-    words = decl.replace("*", " * ").replace("const", " ").split()
+    words = decl.replace("*", " * ").split()
     pointer = "*" in words
-    words = [w for w in words if w != "*"]
-    if words[0] == "struct":
+    words = [w for w in words if w not in ("*", "const")]
+    if words[0] == "struct" and words[1] in structs:
         struct = structs[words[1]]
         return ctypes.POINTER(struct) if pointer else struct
     if pointer:
         return ctypes.c_void_p                      # tensors: passed as data pointers
+    if words[0] not in _SCALARS:
+        raise ValueError(f"C declaration {decl.strip()!r}: type unknown to msenas/nn/kernels.py (_SCALARS)")
     return _SCALARS[words[0]]
 
 
