@@ -90,3 +90,65 @@ def test_parts_combine_in_order_and_bad_specs_name_the_problem():
         make_attention("se", 8)
     with pytest.raises(MsenasError, match="none"):
         parse_attention("none+eca")
+
+
+# ---- each attention computes what its paper describes (its own weights, set by hand where it makes the effect plain)
+
+def test_eca_weight_of_a_channel_is_the_sigmoid_of_a_k_tap_conv_over_channel_means():
+    m = ECA(8)                                               # C=8: k = 3
+    with torch.no_grad():
+        m.conv.weight.copy_(torch.tensor([[[0.5, 2.0, -1.0]]]))
+    x = _x(7)
+    mean = torch.nn.functional.pad(x.mean(dim=(3, 4)), (1, 1))       # [T,B,C+2], zero padding as the conv's
+    gate = torch.sigmoid(0.5 * mean[..., :-2] + 2.0 * mean[..., 1:-1] - 1.0 * mean[..., 2:])
+    assert torch.allclose(m(x), x * gate[..., None, None], atol=1e-6)
+
+
+def test_eca_favours_the_channels_that_respond_most_and_mixes_only_neighbours():
+    m = ECA(8)
+    with torch.no_grad():
+        m.conv.weight.copy_(torch.tensor([[[0.0, 1.0, 0.0]]]))   # each channel sees its own mean only
+    x = _x(8).abs()
+    w = (m(x) / x)[..., 0, 0]                                    # [T,B,C]
+    assert torch.equal(w.argsort(-1), x.mean(dim=(3, 4)).argsort(-1))
+    torch.manual_seed(1)
+    m = ECA(8)                                                   # any weights: a channel reaches k // 2 neighbours
+    x2 = x.clone()
+    x2[:, :, 0] *= 4.0
+    changed = ~torch.isclose(m(x2) / x2, m(x) / x)[..., 0, 0].all(dim=(0, 1))
+    assert changed.tolist() == [True, True] + [False] * 6
+
+
+def test_cbam_gates_channels_by_a_shared_mlp_of_avg_and_max_then_positions_by_a_conv():
+    torch.manual_seed(0)
+    m = CBAM(8, reduction=4)
+    x = _x(9)
+    mlp = lambda v: m.mlp[2](torch.relu(m.mlp[0](v)))           # noqa: E731 - the shared MLP, by hand
+    cg = torch.sigmoid(mlp(x.mean(dim=(3, 4))) + mlp(x.amax(dim=(3, 4))))[..., None, None]
+    assert torch.allclose(m.channel_gate(x), cg, atol=1e-6)
+    with torch.no_grad():                                       # spatial conv: only the centre tap on the channel max
+        m.spatial.weight.zero_()
+        m.spatial.weight[0, 1, 3, 3] = 1.0
+    xc = x * cg
+    sg = torch.sigmoid(xc.amax(dim=2, keepdim=True))            # [T,B,1,H,W]: the strongest position, the most weight
+    assert torch.allclose(m.spatial_gate(xc), sg, atol=1e-6)
+    assert torch.allclose(m(x), xc * sg, atol=1e-6)             # channel gate first, then the spatial gate
+
+
+def test_temporal_attention_weighs_the_louder_step_more_and_looks_only_at_nearby_steps():
+    m = TemporalAttention(8)                                     # kernel 3 over T
+    with torch.no_grad():
+        m.conv.weight.zero_()
+        m.conv.weight[0, 0, 1] = 1.0                             # each step's own mean activity
+        m.conv.bias.zero_()
+    x = _x(10, (5, 2, 8, 5, 6)).abs()
+    x[3] *= 4.0                                                  # step 3 is the loudest in both samples
+    g = m.step_gate(x)
+    assert torch.allclose(g, torch.sigmoid(x.mean(dim=(2, 3, 4))), atol=1e-6)
+    assert g.argmax(dim=0).tolist() == [3, 3]
+    torch.manual_seed(2)
+    m = TemporalAttention(8)                                     # any weights: step 0 reaches steps 0 and 1 only
+    x2 = x.clone()
+    x2[0] *= 3.0
+    changed = ~torch.isclose(m.step_gate(x2), m.step_gate(x)).all(dim=1)
+    assert changed.tolist() == [True, True, False, False, False]

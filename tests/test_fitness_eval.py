@@ -84,9 +84,20 @@ def test_evaluation_is_reproducible_and_seeded_by_the_run_seed(digits, probe, ge
 
 
 def test_repeats_average_several_initialisations(probe, genomes):
-    one = evaluate(genomes[2], probe, FitnessConfig(**SMALL), ("rdm",))
-    three = evaluate(genomes[2], probe, FitnessConfig(**{**SMALL, "repeats": 3}), ("rdm",))
-    assert one.proxies["rdm"] != three.proxies["rdm"] and -1 <= three.proxies["rdm"] <= 1
+    from msenas.fitness.evaluate import _repeat
+    from msenas.fitness.proxies import PROXIES, ProxyContext
+
+    g, cfg1 = genomes[2], FitnessConfig(**SMALL)
+    one = evaluate(g, probe, cfg1, ("rdm",))
+    three = evaluate(g, probe, FitnessConfig(**{**SMALL, "repeats": 3}), ("rdm",))
+    ctx = ProxyContext(probe.target, cfg1.metric, cfg1.correlation, cfg1.readout, three.params)
+    runs = [_repeat(g, key(g), r, probe, cfg1, [PROXIES.get("rdm")], ctx, "cpu") for r in range(3)]
+    rdms = [values["rdm"] for values, _, _ in runs]
+    assert len(set(rdms)) == 3                                # three different initialisations...
+    assert one.proxies["rdm"] == rdms[0]                      # ...the first is the single-repeat score...
+    assert three.proxies["rdm"] == pytest.approx(np.mean(rdms), abs=1e-12)     # ...and R=3 reports their mean
+    assert three.spikes == pytest.approx(np.mean([s["spikes"] for _, s, _ in runs]))
+    assert three.proxies["rdm"] != one.proxies["rdm"]
 
 
 def test_dead_network_is_flagged_worst_and_never_nan(probe, genomes):
@@ -164,15 +175,24 @@ def test_promotion_gives_few_step_proxies_only_to_the_best_fraction(probe, genom
 
 
 def test_make_engine_with_a_user_target_rdm(tmp_path):
+    # A target that ranks the pairs in the reverse order of the labels: 1 - categorical RDM (probe samples are in
+    # class order). Spearman's rho over reversed ranks is exactly the negation, so the score must flip sign; an
+    # engine that ignored the target (scoring against the labels) would return the same value instead.
     labels = np.repeat(np.arange(10), 2)
-    np.save(tmp_path / "target.npy", categorical_rdm(labels) * 2.0)
-    cfg = FitnessConfig(**{**SMALL, "per_class": 2, "proxy": "rdm", "target": str(tmp_path / "target.npy")})
-    engine = make_engine(cfg, DataConfig("digits", options={"size": 8}), seed=0)
+    np.save(tmp_path / "target.npy", 1.0 - categorical_rdm(labels))
+    base = {**SMALL, "per_class": 2, "proxy": "rdm"}
     g = sample(get_space("tiny"), np.random.default_rng(0))
-    assert math.isfinite(engine.score([g])[0].fitness)
-    engine.close()
+    scores = {}
+    for target in ("labels", str(tmp_path / "target.npy")):
+        engine = make_engine(FitnessConfig(**{**base, "target": target}), DataConfig("digits", options={"size": 8}),
+                             seed=0)
+        scores[target] = engine.score([g])[0].fitness
+        engine.close()
+    by_labels, by_user = scores.values()
+    assert abs(by_labels) > 0.05                              # the network ranks something, so the sign can flip
+    assert by_user == pytest.approx(-by_labels, abs=1e-12)
     with pytest.raises(DataError, match="unknown dataset"):
-        make_engine(cfg, "mnist-please")
+        make_engine(FitnessConfig(**base), "mnist-please")
 
 
 def test_event_frames_are_evaluated_time_major():

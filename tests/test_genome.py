@@ -1,4 +1,6 @@
 """Property-style tests of the genome: sampling, codecs, operators, validation."""
+import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -177,8 +179,11 @@ def test_save_load_keeps_extra_keys_out_of_the_genome(tmp_path):
 
 def test_genome_value_semantics():
     g = _genomes("tiny", 1)[0]
-    with pytest.raises(Exception):
-        g.channels = 3  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.channels = 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.cells[0].motifs[0].edges[0].op.name = "identity"      # frozen all the way down
+    assert hash(g) == hash(copy.deepcopy(g)) and g == copy.deepcopy(g)
     assert isinstance(g.cells[0], Cell) and isinstance(g, Genome)
 
 

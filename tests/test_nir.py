@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import nir
 import numpy as np
@@ -83,7 +84,7 @@ def test_default_neurons_round_trip_exactly_at_threshold_ties_without_avgpool(sp
         assert_round_trip(sample(no_avgpool, np.random.default_rng(seed)), tmp_path, seed=seed, neuron=NeuronParams())
 
 
-def test_searched_genomes_of_tiny_and_fixed_all_export():
+def test_sampled_genomes_of_tiny_and_fixed_all_export_and_cover_the_risky_parts():
     parts = defaultdict(set)
     for space in ("tiny", "fixed"):
         for seed in range(12):
@@ -94,6 +95,17 @@ def test_searched_genomes_of_tiny_and_fixed_all_export():
             parts["ops"] |= {(e.op.name, e.op.sign) for c in g.cells for m in c.motifs for e in m.edges}
     assert "feedback" in parts["templates"] and parts["integrations"] == {"sum", "concat"}
     assert {("maxpool3x3", -1), ("avgpool3x3", -1), ("identity", -1)} <= parts["ops"]
+
+
+def test_the_demo_searchs_best_genome_round_trips_with_the_same_spikes(tmp_path):
+    # experiments/genomes/demo_best.json: the best genome of a real `msenas search` (the demo, `tiny` space, 8x8
+    # digits), committed for the benchmarks (commit 1436a7e)
+    from msenas.genome.codec import VectorCodec
+
+    genome = load(Path(__file__).resolve().parents[1] / "experiments" / "genomes" / "demo_best.json")
+    VectorCodec(get_space("tiny")).encode(genome)                               # a genome of the searched space
+    spikes = assert_round_trip(genome, tmp_path)                                # every neuron's spikes, the logits
+    assert len(spikes) >= 2 * genome.n_cells                                    # many neurons were compared
 
 
 def every_part() -> Genome:

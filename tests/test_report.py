@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from msenas.cli import main
+from msenas.fitness import WORST_FITNESS
 from msenas.genome import get_space, io, sample
 from msenas.report import ReportError, make_report, read_folder
 from msenas.report.diagram import genome_figure
-from msenas.report.figures import usable_fitness
 from msenas.report.rdm import probe_rdms
 
 SEARCH = ["--workers", "0", "--no-progress", "--set", "space=\"tiny\"", "--set", "search.population=4",
@@ -147,9 +147,26 @@ def test_genome_diagram_of_the_largest_space(tmp_path):
     assert big.shape[1] > small.shape[1]
 
 
-def test_failure_scores_are_not_plotted():
-    out = usable_fitness([0.5, -1.0e9, float("nan"), None, 0.1])
-    assert np.isnan(out).tolist() == [False, True, True, True, False]
+def test_failure_scores_are_not_plotted(resumed_run, tmp_path):
+    # The same run three times, its last generation's "min" edited: the failure score, a missing value, a real low
+    # value. A failure score must draw what a missing value draws (no point; the axis is not stretched to -1e9),
+    # while a real value, drawn, changes the figure (so the comparison can see a plotted point).
+    run, _ = resumed_run
+
+    def fitness_png(name: str, edit) -> np.ndarray:
+        folder = tmp_path / name
+        shutil.copytree(run, folder, ignore=shutil.ignore_patterns("report"))
+        gens = [json.loads(line) for line in (folder / "generations.jsonl").read_text().splitlines()]
+        edit(gens[-1])
+        (folder / "generations.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gens))
+        rep = make_report(folder, folder / "report", rdm=False)
+        return mpimg.imread(next(f.path for f in rep.figures if f.path.name == "fitness.png"))
+
+    failed = fitness_png("failed", lambda g: g.update(min=WORST_FITNESS))
+    missing = fitness_png("missing", lambda g: g.pop("min"))
+    drawn = fitness_png("drawn", lambda g: g.update(min=g["mean"] - 1.0))
+    assert np.array_equal(failed, missing)
+    assert not np.array_equal(drawn, missing)
 
 
 @pytest.mark.parametrize("make, message", [

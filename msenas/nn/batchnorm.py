@@ -9,7 +9,7 @@ of them on the `fixed` CIFAR-10-shape genome). Here the statistics are sums in
 float64 over fixed blocks of rows, added in block order (the same for any
 thread count), the map is normalised by torch's own eval-mode BatchNorm with
 those statistics, and the backward is torch's formula in one C kernel
-(`bn_stats_*`, `bn_bwd_*` in msenas/nn/kernels.py). Eval mode, contiguous
+(msenas/nn/csrc/batchnorm.c, loaded by msenas/nn/kernels.py). Eval mode, contiguous
 maps, CUDA, other dtypes or no compiler: torch's BatchNorm, unchanged.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from torch.profiler import record_function
 
 from msenas.nn import kernels
 
-_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+_DTYPES = (torch.float32, torch.float64)
 
 
 def _ptr(t: torch.Tensor | None):
@@ -31,8 +31,8 @@ def _ptr(t: torch.Tensor | None):
 
 
 def _applies(x: torch.Tensor) -> bool:
-    return (x.dim() == 4 and x.device.type == "cpu" and x.dtype in _SUFFIX and x.numel() > x.shape[1]
-            and x.is_contiguous(memory_format=torch.channels_last) and kernels.load() is not None)
+    return (x.dim() == 4 and x.device.type == "cpu" and x.dtype in _DTYPES and x.numel() > x.shape[1]
+            and x.is_contiguous(memory_format=torch.channels_last) and kernels.load(kernels.BATCHNORM) is not None)
 
 
 def batch_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,10 +40,11 @@ def batch_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     C = x.shape[1]
     M = x.numel() // C
     sums = torch.empty(2, C, dtype=torch.float64)
-    fn = getattr(kernels.load(), f"bn_stats_{_SUFFIX[x.dtype]}")
+    lib = kernels.load(kernels.BATCHNORM)
+    fn = lib.batchnorm_stats_f32 if x.dtype == torch.float32 else lib.batchnorm_stats_f64
     with record_function("msenas::batch_norm_stats"):
-        if fn(_ptr(x), _ptr(sums[0]), _ptr(sums[1]), M, C, torch.get_num_threads()) != 0:
-            raise MemoryError("BatchNorm statistics: out of memory")
+        rc = fn(_ptr(x), _ptr(sums[0]), _ptr(sums[1]), M, C, torch.get_num_threads())
+    kernels.check(rc, "BatchNorm statistics")
     mean = sums[0] / M
     return mean, (sums[1] / M - mean * mean).clamp_min(0.0)
 
@@ -68,13 +69,13 @@ class _BatchNorm(torch.autograd.Function):
         C = x.shape[1]
         gx = torch.empty_like(x)
         sums = torch.empty(2, C, dtype=torch.float64)              # sum g, sum g * (x - mean)
-        fn = getattr(kernels.load(), f"bn_bwd_{_SUFFIX[x.dtype]}")
+        lib = kernels.load(kernels.BATCHNORM)
+        fn = lib.batchnorm_backward_f32 if x.dtype == torch.float32 else lib.batchnorm_backward_f64
         w = None if weight is None else weight.detach().contiguous()
         with record_function("msenas::batch_norm_backward"):
-            done = fn(_ptr(x), _ptr(g), _ptr(mean), _ptr(rstd), _ptr(w), _ptr(gx), _ptr(sums[0]), _ptr(sums[1]),
-                      x.numel() // C, C, torch.get_num_threads())
-        if done != 0:
-            raise MemoryError("BatchNorm backward: out of memory")
+            rc = fn(_ptr(x), _ptr(g), _ptr(mean), _ptr(rstd), _ptr(w), _ptr(gx), _ptr(sums[0]), _ptr(sums[1]),
+                    x.numel() // C, C, torch.get_num_threads())
+        kernels.check(rc, "BatchNorm backward")
         gw = (sums[1] * rstd.double()).to(x.dtype) if weight is not None and ctx.needs_input_grad[1] else None
         gb = sums[0].to(x.dtype) if ctx.needs_input_grad[2] else None
         return gx, gw, gb, None, None, None, None

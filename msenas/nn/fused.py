@@ -1,4 +1,4 @@
-"""Autograd around the fused CPU neuron kernels (msenas/nn/kernels.py).
+"""Autograd around the fused CPU neuron kernels (msenas/nn/csrc/neurons.c, loaded by msenas/nn/kernels.py).
 
 Forward: spikes [T, ...] and the final membrane potential from the input
 sequence [T, ...] and the initial potential [...] in one pass. Backward:
@@ -19,8 +19,10 @@ from torch.profiler import record_function
 
 from msenas.nn import kernels
 
-_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+_DTYPES = (torch.float32, torch.float64)
 _PARALLEL_MIN = 1 << 15        # elements per call below which one thread is faster than a team
+_CHARGE = kernels.NEURONS.interface.enums                        # CHARGE_ADD, ... (csrc/neurons.h)
+_Params = kernels.NEURONS.interface.structs["neuron"]            # struct neuron: one layer's constants
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Dynamics:
 
 def supported(x: torch.Tensor) -> bool:
     """Whether the fused kernel can run on this input (CPU float32/float64, library built)."""
-    return x.device.type == "cpu" and x.dtype in _SUFFIX and x.numel() > 0 and kernels.load() is not None
+    return x.device.type == "cpu" and x.dtype in _DTYPES and x.numel() > 0 and kernels.load(kernels.NEURONS) is not None
 
 
 def _dense(t: torch.Tensor) -> bool:
@@ -72,14 +74,21 @@ def _threads(x: torch.Tensor) -> int:
 
 
 def _charge(d: Dynamics, w: torch.Tensor | None) -> tuple[int, float]:
-    """(kernel charge mode, its constant k) of a layer; LIF multiplies by 1/tau when that is exact."""
+    """(kernel charge, its constant k) of a layer; LIF multiplies by 1/tau when that is exact."""
     if d.kind == "if":
-        return kernels.MODES["add"], 0.0
+        return _CHARGE["CHARGE_ADD"], 0.0
     if d.kind == "plif":
-        return kernels.MODES["plif"], float(torch.sigmoid(w.detach().float()))   # spikingjelly: float32 q
+        return _CHARGE["CHARGE_PLIF"], float(torch.sigmoid(w.detach().float()))   # spikingjelly: float32 q
     if math.frexp(d.tau)[0] == 0.5:                     # tau = 2^n: x / tau and x * (1 / tau) round alike
-        return kernels.MODES["multiply"], 1.0 / d.tau
-    return kernels.MODES["divide"], d.tau
+        return _CHARGE["CHARGE_MULTIPLY"], 1.0 / d.tau
+    return _CHARGE["CHARGE_DIVIDE"], d.tau
+
+
+def _params(d: Dynamics, charge: tuple[int, float], x: torch.Tensor) -> ctypes.Structure:
+    """The kernel's struct neuron for this layer and input."""
+    return _Params(charge=charge[0], k=charge[1], threshold=d.v_threshold, reset=d.v_reset,
+                   slope=math.pi / 2 * d.alpha, height=d.alpha / 2, detach_reset=int(d.detach_reset),
+                   threads=_threads(x))
 
 
 def _state(v0: torch.Tensor | float) -> tuple:
@@ -89,10 +98,11 @@ def _state(v0: torch.Tensor | float) -> tuple:
 
 def _forward(d: Dynamics, charge: tuple[int, float], x, v0) -> tuple[torch.Tensor, torch.Tensor]:
     s, vT = torch.empty_like(x), torch.empty_like(x[0])    # [T,...], [...]
-    fn = getattr(kernels.load(), f"fwd_{charge[0]}_{_SUFFIX[x.dtype]}")
+    lib = kernels.load(kernels.NEURONS)
+    fn = lib.neuron_forward_f32 if x.dtype == torch.float32 else lib.neuron_forward_f64
     with record_function(f"msenas::{d.kind}_forward"):     # visible to the torch profiler
-        fn(_ptr(x), *_state(v0), _ptr(s), _ptr(vT), x.shape[0], vT.numel(), charge[1], d.v_threshold,
-           d.v_reset, _threads(x))
+        rc = fn(_ptr(x), *_state(v0), _ptr(s), _ptr(vT), x.shape[0], vT.numel(), ctypes.byref(_params(d, charge, x)))
+    kernels.check(rc, f"{d.kind} forward")
     return s, vT
 
 
@@ -100,12 +110,14 @@ def _backward(d: Dynamics, charge: tuple[int, float], x, v0, gs, gvT, want_gv0: 
     """(gx [T,...], gv0 [...] or None, PLIF's dL/dk)."""
     gx = torch.empty_like(x)
     gv0 = torch.empty_like(x[0]) if want_gv0 else None
-    fn = getattr(kernels.load(), f"bwd_{charge[0]}_{_SUFFIX[x.dtype]}")
+    gq = ctypes.c_double(0.0)
+    lib = kernels.load(kernels.NEURONS)
+    fn = lib.neuron_backward_f32 if x.dtype == torch.float32 else lib.neuron_backward_f64
     with record_function(f"msenas::{d.kind}_backward"):
-        gq = fn(_ptr(x), *_state(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), x.shape[0], x[0].numel(),
-                charge[1], d.v_threshold, d.v_reset, math.pi / 2 * d.alpha, d.alpha / 2, int(d.detach_reset),
-                _threads(x))
-    return gx, gv0, gq
+        rc = fn(_ptr(x), *_state(v0), _ptr(gs), _ptr(gvT), _ptr(gx), _ptr(gv0), ctypes.addressof(gq), x.shape[0],
+                x[0].numel(), ctypes.byref(_params(d, charge, x)))
+    kernels.check(rc, f"{d.kind} backward")
+    return gx, gv0, gq.value
 
 
 class _Neuron(torch.autograd.Function):
