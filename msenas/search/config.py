@@ -18,7 +18,7 @@ from msenas.search.budget import BudgetConfig
 from msenas.search.halving import HalvingConfig
 
 MAX_POPULATION = 100_000     # population, offspring, hall of fame: far beyond any search, far below exhausting memory
-DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits, the setting the default fitness was chosen on
+DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits (the demo; the default fitness was chosen on CIFAR-10)
 
 
 @dataclass(frozen=True)
