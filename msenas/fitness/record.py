@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 WORST_FITNESS = -1.0e9  # fitness of a failed or dead genome: finite, below every real fitness
+TIMINGS = ("wall_time", "cpu_time")  # the fields that differ between two runs of the same evaluation
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Record:
     def to_dict(self) -> dict:
         """Plain dict (dataclasses.asdict)."""
         return dataclasses.asdict(self)
+
+    def outcome(self) -> dict:
+        """to_dict without the timings: what a repeated or remote evaluation of the same genome must reproduce."""
+        return {k: v for k, v in self.to_dict().items() if k not in TIMINGS}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Record":
