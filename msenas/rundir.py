@@ -123,13 +123,14 @@ class RunLock:
     def __init__(self, folder: str | os.PathLike, command: str):
         self.folder, self.command = Path(folder), command
         self._fd: int | None = None
-        self._created = False
+        self._created = self._new_lock = False
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
         path = self.folder / LOCK
         self._created = not self.folder.exists()
+        self._new_lock = not os.path.lexists(path)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -171,11 +172,11 @@ class RunLock:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
-        if exc_type is not None and self._created:      # a run refused before writing anything leaves no folder
-            with contextlib.suppress(OSError):
-                if [p.name for p in self.folder.iterdir()] == [LOCK]:
-                    (self.folder / LOCK).unlink()
-                    self.folder.rmdir()
+        if exc_type is not None and self._new_lock:     # a run refused before writing anything leaves no trace:
+            with contextlib.suppress(OSError):          # not the lock file it made, nor the folder it made
+                (self.folder / LOCK).unlink()
+                if self._created:
+                    self.folder.rmdir()                 # only when empty: a run that wrote keeps its files
         os.close(self._fd)                              # releases the flock
         self._fd = None
 
