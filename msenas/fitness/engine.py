@@ -70,6 +70,7 @@ class FitnessEngine:
         full = self.executor.map([genomes[i] for i in chosen], self.names)
         for i, rec in zip(chosen, full):
             rec.wall_time += first[i].wall_time
+            rec.worker_deaths += first[i].worker_deaths
             first[i] = rec
         return first
 

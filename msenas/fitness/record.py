@@ -26,6 +26,7 @@ class Record:
     macs: int = 0                  # dense MACs per sample and time step
     wall_time: float = 0.0         # seconds
     fidelity: str = "zero-cost"    # which proxies were computed: "zero-cost" or "few-step"
+    worker_deaths: int = 0         # Ray workers that died evaluating this genome (each death retried, up to a limit)
 
     @property
     def ok(self) -> bool:

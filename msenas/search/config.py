@@ -46,6 +46,7 @@ class SearchConfig(Config):
     cpus_per_worker: float = 1.0       # Ray CPUs each worker holds
     gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four per GPU; 0 with auto: spread over GPUs)
     torch_threads: int = 1             # torch threads per evaluation, in every executor (serial too)
+    placement_timeout: float = 60.0    # seconds a Ray cluster may go without placing one more worker (then an error)
 
     def __post_init__(self) -> None:
         if self.algorithm == "auto":
@@ -98,7 +99,7 @@ class SearchConfig(Config):
     def executor_config(self) -> ExecutorConfig:
         """The executor settings of this table, as the object the fitness engine takes whole."""
         return ExecutorConfig(self.executor, self.workers, self.address, self.eval_timeout, self.cpus_per_worker,
-                              self.gpus_per_worker, self.torch_threads)
+                              self.gpus_per_worker, self.torch_threads, placement_timeout=self.placement_timeout)
 
 
 def _space(value: Any) -> Any:

@@ -34,7 +34,8 @@ from msenas.search.state import SearchState, initial_state
 from msenas.search.strategies import STRATEGIES, Strategy
 
 RESUME_OVERRIDABLE = ("search.generations", "search.evaluations", "search.executor", "search.workers",
-                      "search.address", "search.eval_timeout", "search.cpus_per_worker", "search.gpus_per_worker")
+                      "search.address", "search.eval_timeout", "search.cpus_per_worker", "search.gpus_per_worker",
+                      "search.placement_timeout")
 
 
 class SearchInterrupted(KeyboardInterrupt):
