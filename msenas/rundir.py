@@ -123,13 +123,14 @@ class RunLock:
     def __init__(self, folder: str | os.PathLike, command: str):
         self.folder, self.command = Path(folder), command
         self._fd: int | None = None
-        self._created = self._new_lock = False
+        self._created: list[Path] = []                 # folders this lock made (the folder, missing parents)
+        self._new_lock = False
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
         path = self.folder / LOCK
-        self._created = not self.folder.exists()
+        self._created = missing_folders(self.folder)
         self._new_lock = not os.path.lexists(path)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -175,10 +176,20 @@ class RunLock:
         if exc_type is not None and self._new_lock:     # a run refused before writing anything leaves no trace:
             with contextlib.suppress(OSError):          # not the lock file it made, nor the folder it made
                 (self.folder / LOCK).unlink()
-                if self._created:
-                    self.folder.rmdir()                 # only when empty: a run that wrote keeps its files
+                for folder in self._created:            # only when empty: a run that wrote keeps its files
+                    folder.rmdir()
         os.close(self._fd)                              # releases the flock
         self._fd = None
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """The folder and those of its parents that do not exist yet, innermost first (what mkdir -p would make)."""
+    out = []
+    for p in (folder, *folder.parents):
+        if os.path.lexists(p):
+            break
+        out.append(p)
+    return out
 
 
 def _holder(fd: int) -> str:

@@ -111,6 +111,7 @@ def test_raising_genome_and_dying_worker_do_not_stop_the_batch(evaluator, probe,
     recs = evaluator.map([genomes[2], broken, crashing, genomes[3]], ("rdm", "log_params"))
     assert "GenomeError" in recs[1].error and recs[1].fitness == WORST_FITNESS
     assert "worker died 2 times" in recs[2].error and recs[2].fitness == WORST_FITNESS
+    assert recs[2].worker_deaths == 2 and [r.worker_deaths for r in (recs[0], recs[1], recs[3])] == [0, 0, 0]
     assert recs[0].error is None and recs[3].error is None
     serial = SerialEvaluator(probe, CFG).map([genomes[2], genomes[3]], ("rdm", "log_params"))
     assert plain([recs[0], recs[3]]) == plain(serial)
@@ -130,6 +131,43 @@ def test_a_hanging_genome_times_out_and_the_batch_goes_on(local_ray, probe, geno
         assert plain(recs[1:]) == plain(SerialEvaluator(probe, CFG).map(genomes[1:2], ("log_params",)))
     finally:
         ev.close()
+
+
+def test_a_cluster_too_small_for_the_workers_asked_for_is_a_one_line_error_at_once(local_ray, probe):
+    t0 = time.perf_counter()
+    with pytest.raises(ClusterError, match=r"^this local Ray has 3 CPUs in all, but 4 workers of 1 CPU need 4; "
+                                           r"lower --workers"):
+        RayEvaluator(probe, CFG, workers=4)
+    with pytest.raises(ClusterError, match="has 0 GPUs in all, but 1 workers of 1 CPU, 0.5 GPU need 0.5"):
+        RayEvaluator(probe, CFG, workers=1, gpus=0.5)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_workers_the_cluster_cannot_place_end_in_one_line_after_the_placement_timeout(local_ray, probe):
+    import ray
+
+    from msenas.fitness.executors import make_executor
+
+    free = ray.available_resources().get("CPU", 0.0)
+    hold = ray.remote(num_cpus=free)(_Hold).remote() if free else None   # every free CPU taken by another job
+    try:
+        if hold is not None:
+            ray.get(hold.ready.remote(), timeout=60)
+        t0 = time.perf_counter()
+        with pytest.raises(ClusterError, match=r"^1 of 1 Ray workers were not placed within 2 s \(each needs 1 CPU; "
+                                               r"free now: 0 CPU\).*raise search.placement_timeout$"):
+            make_executor(probe, CFG, ExecutorConfig(kind="ray", workers=1, placement_timeout=2))
+        assert time.perf_counter() - t0 < 30
+    finally:
+        if hold is not None:
+            ray.kill(hold)
+
+
+class _Hold:
+    """A Ray actor that only holds the CPUs it was given."""
+
+    def ready(self) -> bool:
+        return True
 
 
 def test_unreachable_cluster_address_is_a_one_line_user_error(probe):
@@ -171,6 +209,8 @@ def test_evaluates_through_a_real_head_node_on_loopback(probe, genomes):
                 time.sleep(0.5)
         ev = RayEvaluator(probe, CFG, workers=1, address=f"127.0.0.1:{port}")
         assert ray.get_runtime_context().gcs_address.endswith(f":{port}")
+        with pytest.raises(ClusterError, match=f"the Ray cluster at 127.0.0.1:{port} has 2 CPUs in all, but 4"):
+            RayEvaluator(probe, CFG, workers=4, address=f"127.0.0.1:{port}")    # issue 29: no silent wait
         recs = ev.map(genomes[:2], ("rdm", "log_params"))
         assert plain(recs) == plain(SerialEvaluator(probe, CFG).map(genomes[:2], ("rdm", "log_params")))
     finally:

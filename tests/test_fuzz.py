@@ -1,4 +1,5 @@
-"""The fuzz corpus (tests/fuzz_corpus.py): every hostile input ends in exit 0 or a one-line error, never a traceback."""
+"""The fuzz corpus (tests/fuzz_corpus.py): every hostile input ends in exit 0 or a one-line error, never a traceback,
+and every refused command leaves the files and folders it names byte-identical."""
 from __future__ import annotations
 
 import shutil
@@ -28,3 +29,8 @@ def test_every_case_of_the_fuzz_corpus_ends_in_exit_0_or_one_error_line_without_
     commands = Counter(c.argv[0] for c in cases)
     assert set(commands) == {"inspect", "search", "export", "export-nir", "train", "transfer", "evaluate",
                              "report", "darts", "results"}
+    refused = [o for o in outcomes if o.case.expect == 2]
+    assert all(o.extra["changed"] == [] for o in refused)        # snapshotted before and after: nothing changed
+    guarded = Counter(c.argv[0] for c in cases if "/into_" in c.name or "/to_" in c.name)   # issue 29's classes
+    assert set(guarded) == {"search", "train", "transfer", "darts", "export", "report", "export-nir", "results"}
+    assert sum("/huge_" in c.name for c in cases) >= 12 and sum("empty" in c.name for c in cases) >= 10

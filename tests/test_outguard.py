@@ -178,3 +178,16 @@ def test_a_refused_resume_with_both_checkpoints_damaged_changes_no_byte(made, tm
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in run.iterdir() if p.is_file()}
     assert {k: v for k, v in after.items() if k != ".lock"} == {k: v for k, v in before.items() if k != ".lock"}
     assert json.loads((run / "config.json").read_text())["search"]["generations"] == 1
+
+
+def test_a_lock_refused_before_writing_removes_the_folders_and_lock_file_it_made(made, tmp_path):
+    from msenas.rundir import RunLock
+
+    deep = tmp_path / "a" / "b" / "run"
+    with pytest.raises(ValueError), RunLock(deep, "msenas train"):
+        raise ValueError("refused before writing anything")
+    assert not (tmp_path / "a").exists()
+    mine = write(tmp_path / "mine" / "notes.txt", "x").parent     # a folder that was there keeps everything
+    with pytest.raises(ValueError), RunLock(mine, "msenas train"):
+        raise ValueError("refused")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

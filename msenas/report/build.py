@@ -59,10 +59,10 @@ def make_report(folder: str | Path, out: str | Path | None = None, *, rdm: bool 
 
 @contextlib.contextmanager
 def _staging(out_dir: Path) -> Iterator[Path]:
-    """A hidden temporary folder beside out_dir (same file system), removed whatever happens."""
+    """A hidden temporary folder in the nearest existing folder above out_dir, removed whatever happens."""
+    anchor = next(p for p in out_dir.absolute().parents if p.is_dir())
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
+        stage = Path(tempfile.mkdtemp(dir=anchor, prefix=f".{out_dir.name}.", suffix=".tmp"))
     except OSError as e:
         raise WriteError(f"cannot write {out_dir}: {e.strerror or e}") from None
     try:
