@@ -38,12 +38,15 @@ def short(value: Any, width: int = VALUE_WIDTH) -> str:
     """repr(value) on one line, cut to `width` characters (a huge integer or list is described, not printed)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 40:
         return f"an integer of {abs(value).bit_length()} bits"
-    if isinstance(value, (list, tuple, dict, set, frozenset, str)) and len(value) > width:
-        head = value[:width] if isinstance(value, (list, tuple, str)) else \
-            type(value)(itertools.islice(value.items() if isinstance(value, dict) else value, width))
-        text = " ".join(repr(head).split())
-        return f"{text[:width - 3]}... (a {type(value).__name__} of {len(value):,} {_unit(value)})"
-    text = one_line(repr(value), 10 * width)
+    try:
+        if isinstance(value, (list, tuple, dict, set, frozenset, str)) and len(value) > width:
+            head = value[:width] if isinstance(value, (list, tuple, str)) else \
+                type(value)(itertools.islice(value.items() if isinstance(value, dict) else value, width))
+            text = " ".join(repr(head).split())
+            return f"{text[:width - 3]}... (a {type(value).__name__} of {len(value):,} {_unit(value)})"
+        text = one_line(repr(value), 10 * width)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to print"
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
