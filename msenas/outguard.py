@@ -42,7 +42,6 @@ from msenas.rundir import (
     WEIGHTS,
 )
 
-SHARED = (CONFIG, GENOME, TRAIN_CHECKPOINT)          # files of more than one kind: config.json decides
 OWN_HIDDEN = re.compile(r"^(\.lock|\..+\.tmp|\.checkpoint\.new\.json)$")   # msenas' lock and temporary files
 SHOWN = 4                                            # file names quoted in a refusal
 
