@@ -1,9 +1,10 @@
 """User-facing errors: the CLI prints str(error) on one line and exits non-zero.
 
 Every message goes through the helpers here: `one_line` (one line, bounded),
-`short` (a value echoed into a message, cut to about 200 characters) and
+`short` (a value echoed into a message, cut to about 200 characters),
 `describe` (an exception as "Type: message", never empty: torch raises EOFError
-with no message on an empty or truncated file).
+with no message on an empty or truncated file) and `reason` (its message alone,
+or describe() when it has none).
 """
 from __future__ import annotations
 
@@ -62,3 +63,11 @@ def describe(e: BaseException, width: int = VALUE_WIDTH) -> str:
         text = EMPTY_MESSAGES.get(name, "no details given")
     line = f"{name}: {text}"
     return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def reason(e: BaseException, width: int = VALUE_WIDTH) -> str:
+    """The message of an exception on one line, cut to `width`; describe(e) when it has none (or is a bare KeyError)."""
+    text = " ".join(str(e).split())
+    if not text or text in ("''", '""') or type(e) is KeyError:
+        return describe(e, width)
+    return text if len(text) <= width else text[:width - 3] + "..."

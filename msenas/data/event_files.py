@@ -28,7 +28,7 @@ from torch.utils.data import Dataset as TorchDataset
 from msenas.data.frames import compact, integrate_events, pool_factor, resize_frames, sum_pool
 from msenas.data.images import check_size
 from msenas.data.types import DataError, Dataset, DatasetInfo
-from msenas.errors import describe
+from msenas.errors import reason
 from msenas.registry import Registry
 
 
@@ -106,7 +106,7 @@ class EventFileSplit(TorchDataset):
             return self.layout.read(path)
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise DataError(f"{self.source.name}: cannot read {path} "
-                            f"({describe(e)}; layout {self.source.expected(self.T)})") from None
+                            f"({reason(e)}; layout {self.source.expected(self.T)})") from None
 
     def _read(self, path: Path) -> np.ndarray:
         H, W = self.source.sensor

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from msenas.errors import describe
+from msenas.errors import reason
 from msenas.fitness.config import FitnessConfig, FitnessConfigError
 from msenas.fitness.rdm import categorical_rdm, is_constant, upper
 
@@ -64,7 +64,7 @@ def load_target(path: str, n: int) -> np.ndarray:
     try:
         m = np.load(p, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise FitnessConfigError(f"fitness.target: cannot read {p} as a .npy array ({describe(e)})") from None
+        raise FitnessConfigError(f"fitness.target: cannot read {p} as a .npy array ({reason(e)})") from None
     if not isinstance(m, np.ndarray):                  # an .npz archive
         m.close()
         raise FitnessConfigError(f"fitness.target: {p} is an .npz archive; save the RDM with np.save (.npy)")
