@@ -207,10 +207,11 @@ class RayEvaluator(Executor):
             if not ready:
                 free = _free_text(ray.available_resources())
                 self.close()
-                what = f"were not placed within {wait:g} s" if not room else f"did not start within {STARTUP_LIMIT:g} s"
+                what, hint = (f"were not placed within {wait:g} s", "lower --workers, wait for the cluster to "
+                              "free up, or raise search.placement_timeout") if not room else \
+                    (f"did not start within {STARTUP_LIMIT:g} s", "see the Ray worker logs (an overloaded machine?)")
                 raise ClusterError(f"{len(pending)} of {len(actors)} Ray workers {what} (each needs "
-                                   f"{_need_text(self.resources)}; free now: {free}); lower --workers, wait for the "
-                                   "cluster to free up, or raise search.placement_timeout")
+                                   f"{_need_text(self.resources)}; free now: {free}); {hint}")
         self.device = ray.get(done)[0]
 
     def submit(self, tag: Hashable, genome: Genome, proxies: tuple[str, ...]) -> None:
