@@ -105,6 +105,46 @@ def test_ray_and_serial_give_identical_records(evaluator, probe, genomes):
     assert plain(remote) == plain(serial) and all(r.error is None for r in remote)
 
 
+def test_workers_the_cluster_cannot_place_end_in_one_line_after_the_placement_timeout(local_ray, probe):
+    import ray
+
+    from msenas.fitness.executors import make_executor
+
+    holds = _hold_every_free_cpu()                  # another job holds every free CPU of the cluster
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(ClusterError, match=r"^1 Ray workers could not be placed within 2 s \(each needs 1 CPU; "
+                                               r"free now: 0 CPU\).*raise search.placement_timeout$"):
+            make_executor(probe, CFG, ExecutorConfig(kind="ray", workers=1, placement_timeout=2))
+        assert time.perf_counter() - t0 < 30
+    finally:
+        for hold in holds:
+            ray.kill(hold)
+
+
+def _hold_every_free_cpu(settle: float = 2.0) -> list:
+    """Actors holding every CPU Ray reports free, until it has reported none for `settle` seconds."""
+    import ray
+
+    class Hold:                                     # defined here: pickled by value (workers cannot import tests)
+        def ready(self) -> bool:
+            return True
+
+    holds, quiet_since, deadline = [], None, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        free = ray.available_resources().get("CPU", 0.0)
+        if free > 1e-9:
+            holds.append(ray.remote(num_cpus=free)(Hold).remote())
+            ray.get(holds[-1].ready.remote(), timeout=60)
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= settle:
+            return holds
+        time.sleep(0.2)
+    raise AssertionError("the local Ray's free CPUs did not settle")
+
+
 def test_raising_genome_and_dying_worker_do_not_stop_the_batch(evaluator, probe, genomes):
     broken = dataclasses.replace(genomes[0], channels=0)      # evaluation raises GenomeError
     crashing = dataclasses.replace(genomes[1], channels=13)   # its worker dies on every attempt
@@ -141,33 +181,6 @@ def test_a_cluster_too_small_for_the_workers_asked_for_is_a_one_line_error_at_on
     with pytest.raises(ClusterError, match="has 0 GPUs in all, but 1 workers of 1 CPU, 0.5 GPU need 0.5"):
         RayEvaluator(probe, CFG, workers=1, gpus=0.5)
     assert time.perf_counter() - t0 < 5
-
-
-def test_workers_the_cluster_cannot_place_end_in_one_line_after_the_placement_timeout(local_ray, probe):
-    import ray
-
-    from msenas.fitness.executors import make_executor
-
-    free = ray.available_resources().get("CPU", 0.0)
-    hold = ray.remote(num_cpus=free)(_Hold).remote() if free else None   # every free CPU taken by another job
-    try:
-        if hold is not None:
-            ray.get(hold.ready.remote(), timeout=60)
-        t0 = time.perf_counter()
-        with pytest.raises(ClusterError, match=r"^1 of 1 Ray workers were not placed within 2 s \(each needs 1 CPU; "
-                                               r"free now: 0 CPU\).*raise search.placement_timeout$"):
-            make_executor(probe, CFG, ExecutorConfig(kind="ray", workers=1, placement_timeout=2))
-        assert time.perf_counter() - t0 < 30
-    finally:
-        if hold is not None:
-            ray.kill(hold)
-
-
-class _Hold:
-    """A Ray actor that only holds the CPUs it was given."""
-
-    def ready(self) -> bool:
-        return True
 
 
 def test_unreachable_cluster_address_is_a_one_line_user_error(probe):

@@ -95,7 +95,7 @@ def auto_gpus(workers: int, address: str | None) -> float:
 
 
 RESOURCES = (("num_cpus", "CPU"), ("num_gpus", "GPU"))   # an actor's resource option -> Ray's resource name
-STARTUP_LIMIT = 600.0    # seconds workers the cluster has room for may take to start (processes importing torch)
+STARTUP_LIMIT = 600.0    # seconds placed workers may take to start (processes importing torch on a loaded machine)
 
 
 def _need_text(resources: dict[str, float]) -> str:
@@ -107,11 +107,6 @@ def _free_text(available: dict) -> str:
     return ", ".join(f"{available.get(k, 0):g} {k}" for k in ("CPU", "GPU") if k == "CPU" or available.get(k))
 
 
-def fits(available: dict, resources: dict[str, float], workers: int) -> bool:
-    """Whether `workers` actors of `resources` each fit in these free resources (summed over the cluster)."""
-    return all(workers * resources.get(key, 0.0) <= available.get(name, 0.0) + 1e-9 for key, name in RESOURCES)
-
-
 def check_room(workers: int, resources: dict[str, float], address: str | None) -> None:
     """ClusterError at once when the whole cluster has fewer CPUs or GPUs than `workers` actors need."""
     import ray
@@ -119,7 +114,7 @@ def check_room(workers: int, resources: dict[str, float], address: str | None) -
     total = ray.cluster_resources()
     for key, name in RESOURCES:
         need = workers * resources.get(key, 0.0)
-        if not fits(total, {key: resources.get(key, 0.0)}, workers):
+        if need > total.get(name, 0.0) + 1e-9:
             where = f"the Ray cluster at {address}" if address else "this local Ray"
             raise ClusterError(f"{where} has {total.get(name, 0.0):g} {name}s in all, but {workers} workers of "
                                f"{_need_text(resources)} need {need:g}; lower --workers (search.workers) or "
@@ -130,9 +125,9 @@ def check_room(workers: int, resources: dict[str, float], address: str | None) -
 class RayEvaluator(Executor):
     """Evaluates genomes on `workers` Ray actors (num_cpus / num_gpus each), local or on a cluster.
 
-    A cluster too small for the workers asked for is a ClusterError at once. One that has too little free
-    when they are asked for (others hold it) is one after `start_timeout` seconds (search.placement_timeout)
-    without one more worker up; workers it has room for may take up to STARTUP_LIMIT s to start.
+    A cluster too small for the workers asked for is a ClusterError at once; one that cannot place them all
+    within `start_timeout` seconds (search.placement_timeout: others hold what they need) is one then. Placed
+    workers may take up to STARTUP_LIMIT s to start.
     """
 
     placed = True                                    # make_executor passes search.placement_timeout as start_timeout
@@ -149,17 +144,17 @@ class RayEvaluator(Executor):
         self.cfg, self.retries, self.evaluate_fn = cfg, retries, evaluate_fn
         self.timeout, self.start_timeout, self.threads = timeout, start_timeout, threads
         self.resources = {"num_cpus": cpus, "num_gpus": gpus}
+        self._actors, self._busy, self._idle = [], {}, []   # until the workers are up (close() may come first)
         try:
             check_room(workers, self.resources, address)
         except ClusterError:
-            if self._owns:
-                ray.shutdown()
+            self.close()                             # shuts a Ray down that this executor started
             raise
         self._cls = ray.remote(max_restarts=0, **self.resources)(_Worker)
+        self._reserve(workers)                       # the cluster can place them all now, or a one-line error
         self._probe_ref = ray.put(probe)             # in the object store once, read by every actor
-        room = fits(ray.available_resources(), self.resources, workers)   # else others hold what they need
         self._actors = [self._spawn() for _ in range(workers)]
-        self._wait_ready(self._actors, room)         # start-up is not counted against a genome's timeout
+        self._wait_ready(self._actors)               # start-up is not counted against a genome's timeout
         self._queue: collections.deque = collections.deque()   # (tag, genome, proxies, tries)
         self._busy: dict[Any, tuple] = {}            # ref -> (actor index, tag, genome, proxies, tries, start)
         self._idle = list(range(workers))[::-1]
@@ -193,25 +188,37 @@ class RayEvaluator(Executor):
     def _spawn(self):
         return self._cls.remote(self._probe_ref, self.cfg, self.evaluate_fn, self.threads)
 
-    def _wait_ready(self, actors: list, room: bool = True) -> None:
-        """Wait until every actor is up. ClusterError when, the cluster having had no room for them all when they
-        were asked for, start_timeout s pass without one more coming up; or when they take STARTUP_LIMIT s in all
-        (placed workers may start slowly: processes importing torch on a loaded machine)."""
+    def _reserve(self, workers: int) -> None:
+        """Wait up to start_timeout s until the cluster can place every worker at once (a placement group, removed
+        again: the actors are then scheduled as usual); ClusterError naming what is free otherwise."""
+        import ray
+        from ray.util.placement_group import placement_group, remove_placement_group
+
+        bundle = {name: self.resources[key] for key, name in RESOURCES if self.resources[key]}
+        group = placement_group([bundle] * workers)
+        try:
+            placed = group.wait(timeout_seconds=self.start_timeout)
+            free = _free_text(ray.available_resources())
+        finally:
+            remove_placement_group(group)
+        if not placed:
+            self.close()
+            raise ClusterError(f"{workers} Ray workers could not be placed within {self.start_timeout:g} s (each "
+                               f"needs {_need_text(self.resources)}; free now: {free}); lower --workers, wait for "
+                               "the cluster to free up, or raise search.placement_timeout")
+
+    def _wait_ready(self, actors: list) -> None:
+        """Wait until every actor is up; ClusterError when they take STARTUP_LIMIT s in all (placed workers may
+        start slowly: processes importing torch on a loaded machine)."""
         import ray
 
-        pending, done, t0 = [a.ready.remote() for a in actors], [], time.monotonic()
-        while pending:
-            wait = self.start_timeout if not room else max(0.0, t0 + STARTUP_LIMIT - time.monotonic())
-            ready, pending = ray.wait(pending, num_returns=1, timeout=wait)
-            done += ready
-            if not ready:
-                free = _free_text(ray.available_resources())
-                self.close()
-                what, hint = (f"were not placed within {wait:g} s", "lower --workers, wait for the cluster to "
-                              "free up, or raise search.placement_timeout") if not room else \
-                    (f"did not start within {STARTUP_LIMIT:g} s", "see the Ray worker logs (an overloaded machine?)")
-                raise ClusterError(f"{len(pending)} of {len(actors)} Ray workers {what} (each needs "
-                                   f"{_need_text(self.resources)}; free now: {free}); {hint}")
+        done, pending = ray.wait([a.ready.remote() for a in actors], num_returns=len(actors), timeout=STARTUP_LIMIT)
+        if pending:
+            free = _free_text(ray.available_resources())
+            self.close()
+            raise ClusterError(f"{len(pending)} of {len(actors)} Ray workers did not start within {STARTUP_LIMIT:g} s "
+                               f"(each needs {_need_text(self.resources)}; free now: {free}); see the Ray worker "
+                               "logs (an overloaded machine? a node lost?)")
         self.device = ray.get(done)[0]
 
     def submit(self, tag: Hashable, genome: Genome, proxies: tuple[str, ...]) -> None:
