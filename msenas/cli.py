@@ -8,7 +8,7 @@ import io
 import os
 import sys
 
-from msenas.errors import MsenasError
+from msenas.errors import MsenasError, describe, one_line
 
 OUT_OF_MEMORY = "try a smaller genome, batch, T or data size, or a machine with more memory"
 
@@ -64,8 +64,12 @@ def _module(name: str):
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     args = build_parser().parse_args(argv)
+    stdout = sys.stdout
+    sys.stdout = _Output(stdout)
     try:
-        return int(_module(args._module).run(args) or 0)
+        code = int(_module(args._module).run(args) or 0)
+        sys.stdout.flush()                      # a full device (> /dev/full) fails here, not at exit
+        return code
     except MsenasError as e:
         return _fail(args.command, str(e))
     except ModuleNotFoundError as e:
@@ -78,26 +82,53 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:                        # an environment problem no command anticipated: still one line
         if e.filename is None:
             raise
-        return _fail(args.command, f"{e.filename}: {e.strerror or e}")
+        return _fail(args.command, f"{e.filename}: {e.strerror or describe(e)}")
     except MemoryError:
         return _fail(args.command, f"out of memory ({OUT_OF_MEMORY})")
     except RuntimeError as e:                   # torch's allocators report exhaustion as RuntimeError
         if not _out_of_memory(e):
             raise
-        return _fail(args.command, f"out of memory: {one_line(e)[:200]} ({OUT_OF_MEMORY})")
+        return _fail(args.command, f"out of memory: {one_line(e, 200)} ({OUT_OF_MEMORY})")
     except KeyboardInterrupt:
         print(f"msenas {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if isinstance(sys.stdout, _Output):
+            sys.stdout = stdout
+
+
+class OutputError(MsenasError):
+    """Standard output cannot be written (a full device, an I/O error); the reader leaving is BrokenPipeError."""
+
+
+class _Output:
+    """sys.stdout as it was, but a failed write or flush is an OutputError (one line), not a traceback at exit."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guard(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            _to_devnull(self._stream)           # what is still buffered goes nowhere: no second error at exit
+            raise OutputError(f"cannot write the output to stdout ({e.strerror or describe(e)})") from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _out_of_memory(e: RuntimeError) -> bool:
     """Whether a RuntimeError is torch failing to allocate (CPU or CUDA), not a bug."""
     return type(e).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(e) or "out of memory" in str(e)
-
-
-def one_line(text: str) -> str:
-    """An error message on one line (embedded newlines become '; ')."""
-    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip()) or "unknown error"
 
 
 def _fail(command: str, message: str) -> int:
@@ -111,12 +142,18 @@ def _fail(command: str, message: str) -> int:
 
 def _broken_pipe() -> int:
     """The reader of stdout went away (`msenas inspect G | head -1`): stop quietly, as Unix tools do."""
-    try:                                        # no flush error at exit: stdout now leads nowhere
+    _to_devnull(sys.stdout)                     # no flush error at exit: stdout now leads nowhere
+    return 128 + 13                             # what a shell reports for a process ended by SIGPIPE
+
+
+def _to_devnull(stream) -> None:
+    """Point the file descriptor of a stream at /dev/null (when it has one)."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass
-    return 128 + 13                             # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 
 import tomllib
 
-from msenas.errors import MsenasError
+from msenas.errors import MsenasError, short
 
 
 class ConfigError(MsenasError, ValueError):
@@ -71,7 +71,7 @@ class Config:
         """Raise `error` "<field>: <msg>, got <value>" unless ok (value defaults to the field's)."""
         if not ok:
             value = getattr(self, name.split(".")[0].split("[")[0]) if value is ... else value
-            raise self.error(f"{self.where(name)}: {msg}, got {value!r}")
+            raise self.error(f"{self.where(name)}: {msg}, got {short(value)}")
 
     def need_name(self, name: str, registry) -> None:
         """Raise unless the field holds a name of `registry` ("must be one of [...]")."""
@@ -117,12 +117,12 @@ def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dic
         dotted, sep, raw = item.partition("=")
         parts = [p.strip() for p in dotted.strip().split(".")]
         if not sep or not all(parts):
-            raise ConfigError(f"override {item!r}: expected key.path=value")
+            raise ConfigError(f"override {short(item)}: expected key.path=value")
         node = out
         for i, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"override {item!r}: {'.'.join(parts[:i + 1])} is a value, not a section")
+                raise ConfigError(f"override {short(item)}: {'.'.join(parts[:i + 1])} is a value, not a section")
         node[parts[-1]] = parse_value(raw.strip())
     return out
 
@@ -133,7 +133,7 @@ def build_dataclass(cls: type, mapping: Any, prefix: str = "") -> Any:
     if dataclasses.is_dataclass(mapping) and isinstance(mapping, cls):
         return mapping
     if not isinstance(mapping, Mapping):
-        raise ConfigError(f"{where}: expected a table, got {mapping!r}")
+        raise ConfigError(f"{where}: expected a table, got {short(mapping)}")
     error = cls.error if isinstance(cls, type) and issubclass(cls, Config) else ConfigError
     hints = _hints(cls)
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
@@ -174,24 +174,24 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
                 return _coerce(name, value, a)
             except ConfigError:
                 pass
-        raise ConfigError(f"{name}: expected {_type_name(hint)}, got {value!r}")
+        raise ConfigError(f"{name}: expected {_type_name(hint)}, got {short(value)}")
     if origin is typing.Literal:
         if value not in args:
-            raise ConfigError(f"{name}: must be one of {', '.join(map(str, args))}, got {value!r}")
+            raise ConfigError(f"{name}: must be one of {', '.join(map(str, args))}, got {short(value)}")
         return value
     if dataclasses.is_dataclass(hint):
         return build_dataclass(hint, value, f"{name}.")
     if origin is tuple or hint is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{name}: expected a list, got {value!r}")
+            raise ConfigError(f"{name}: expected a list, got {short(value)}")
         if args and args[-1] is Ellipsis:
             return tuple(_coerce(f"{name}[{i}]", v, args[0]) for i, v in enumerate(value))
         if args and len(args) != len(value):
-            raise ConfigError(f"{name}: expected a list of {len(args)} values, got {value!r}")
+            raise ConfigError(f"{name}: expected a list of {len(args)} values, got {short(value)}")
         return tuple(_coerce(f"{name}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args or [Any] * len(value))))
     if origin in (dict, collections.abc.Mapping) or hint in (dict, Mapping, collections.abc.Mapping):
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{name}: expected a table, got {value!r}")
+            raise ConfigError(f"{name}: expected a table, got {short(value)}")
         vh = args[1] if len(args) == 2 else Any
         return types.MappingProxyType({str(k): _coerce(f"{name}.{k}", v, vh) for k, v in value.items()})
     return _scalar(name, value, hint)
@@ -200,12 +200,12 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
 def _scalar(name: str, value: Any, hint: Any) -> Any:
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value):
-            raise ConfigError(f"{name}: expected a finite number, got {value!r}")
+            raise ConfigError(f"{name}: expected a finite number, got {short(value)}")
         return float(value)
     if hint is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(hint, type) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
-        raise ConfigError(f"{name}: expected {_type_name(hint)}, got {value!r}")
+        raise ConfigError(f"{name}: expected {_type_name(hint)}, got {short(value)}")
     return value
 
 

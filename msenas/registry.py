@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from msenas.errors import MsenasError
+from msenas.errors import MsenasError, short
 
 T = TypeVar("T")
 
@@ -43,11 +43,11 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except (KeyError, TypeError):
-            raise RegistryError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}") from None
+            raise RegistryError(f"unknown {self.kind} {short(name)}; known: {', '.join(self.names())}") from None
 
     def check(self, field: str, name: object) -> str:
         """The message for a config field holding a name outside the registry ('' when known)."""
-        return "" if name in self else f"{field}: must be one of {', '.join(self.names())}, got {name!r}"
+        return "" if name in self else f"{field}: must be one of {', '.join(self.names())}, got {short(name)}"
 
     def names(self) -> list[str]:
         """Registered names, in the order they were registered."""

@@ -124,13 +124,15 @@ class RunLock:
     def __init__(self, folder: str | os.PathLike, command: str):
         self.folder, self.command = Path(folder), command
         self._fd: int | None = None
-        self._created = False
+        self._created: list[Path] = []                 # folders this lock made (the folder, missing parents)
+        self._new_lock = False
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
         path = self.folder / LOCK
-        self._created = not self.folder.exists()
+        self._created = missing_folders(self.folder)
+        self._new_lock = not os.path.lexists(path)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -172,13 +174,23 @@ class RunLock:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
-        if exc_type is not None and self._created:      # a run refused before writing anything leaves no folder
-            with contextlib.suppress(OSError):
-                if [p.name for p in self.folder.iterdir()] == [LOCK]:
-                    (self.folder / LOCK).unlink()
-                    self.folder.rmdir()
+        if exc_type is not None and self._new_lock:     # a run refused before writing anything leaves no trace:
+            with contextlib.suppress(OSError):          # not the lock file it made, nor the folder it made
+                (self.folder / LOCK).unlink()
+                for folder in self._created:            # only when empty: a run that wrote keeps its files
+                    folder.rmdir()
         os.close(self._fd)                              # releases the flock
         self._fd = None
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """The folder and those of its parents that do not exist yet, innermost first (what mkdir -p would make)."""
+    out = []
+    for p in (folder, *folder.parents):
+        if os.path.lexists(p):
+            break
+        out.append(p)
+    return out
 
 
 def _holder(fd: int) -> str:

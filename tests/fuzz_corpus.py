@@ -8,20 +8,36 @@ and result folders come from a real `msenas search` (2 genomes, 1 generation)
 and `msenas train` (1 batch), both in process.
 
 `run_case(case, root)` calls msenas.cli.main in this process and records the
-exit status, stdout, stderr and any traceback; `problems(outcome)` lists what
-is wrong with an outcome (a traceback, an unexpected status, an error that is
-not exactly one `msenas CMD: error: ...` line).
+exit status, stdout, stderr and any traceback; for a case that must be refused
+it also snapshots every file and folder its argv names (names, sizes, mtimes,
+bytes) before and after. `problems(outcome)` lists what is wrong with an
+outcome: a traceback, an unexpected status, an error that is not exactly one
+`msenas CMD: error: ...` line, a line longer than LINE_LIMIT, an exception
+named with an empty message, or a refused command that changed a byte on disk.
+
+Classes of cases (issue 29), each applied to every command it concerns:
+  output guards      every writer (search, train, transfer, darts, export, report, export-nir, results --csv)
+                     aimed at a folder of another kind, a user's folder, a file, a FIFO, a symbolic link;
+  validate-before-write   every refused case is snapshotted (see above);
+  empty-message exceptions   empty and truncated weights.pt / checkpoint.pt / npz / .npy files, a run folder
+                     whose config.json is a training config and whose hall of fame is gone;
+  special-file targets   FIFOs and symbolic links as --out and --csv targets (devices: tests/test_outguard.py,
+                     which never writes to one);
+  bounded lists      every list a genome carries (and its attention parts and names) far beyond its limit.
 
     python tests/fuzz_corpus.py [FOLDER]     # build the corpus, run it, print a table
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
 import random
+import re
 import shutil
+import stat
 import sys
 import time
 import traceback
@@ -49,6 +65,9 @@ TRAIN_FAST = ["--epochs", "1", "--set", "max_train_batches=1", "--set", "batch_s
 DARTS_FAST = ["--epochs", "1", "--set", "max_batches=1", "--set", "max_valid_batches=1", "--set", "n_cells=2",
               "--set", "channels=4", "--set", "T=2", "--set", "data.size=8", "--quiet"]
 DEEP = 100_000
+LINE_LIMIT = 1100          # the longest error line accepted (msenas.errors.LINE_WIDTH, and the prefix)
+HUGE = 100_000             # entries of a list far beyond any genome limit
+EMPTY_MESSAGE = re.compile(r"\b[A-Z]\w*(Error|Exception|File)\b: ?($|[);,])")   # 'EOFError: )', 'KeyError:'
 
 
 @dataclass(frozen=True)
@@ -182,6 +201,32 @@ def genome_mutations() -> dict[str, dict]:
     return out
 
 
+def huge_lists() -> dict[str, dict]:
+    """A valid genome with one list (or attention, or name) far beyond its limit: each must be a short error."""
+    base = valid_genome()
+    out: dict[str, dict] = {}
+
+    def put(name: str, edit: Callable[[dict], None]) -> None:
+        g = json.loads(json.dumps(base))
+        edit(g)
+        out[name] = g
+
+    motif = lambda g: g["cells"][0]["motifs"][0]  # noqa: E731
+    put("reductions", lambda g: g.__setitem__("reductions", list(range(HUGE))))
+    put("inputs", lambda g: g.__setitem__("inputs", [[0]] * HUGE))
+    put("inputs_entry", lambda g: g["inputs"].__setitem__(0, list(range(HUGE))))
+    put("cells", lambda g: g.__setitem__("cells", [g["cells"][0]] * (HUGE // 100)))
+    put("motifs", lambda g: g["cells"][0].__setitem__("motifs", [motif(g)] * HUGE))
+    put("edges", lambda g: motif(g).__setitem__("edges", [motif(g)["edges"][0]] * HUGE))
+    put("attention_parts", lambda g: g.__setitem__("attention", "+".join(["eca"] * HUGE)))
+    put("attention_name", lambda g: g.__setitem__("attention", "x" * HUGE))
+    put("template_name", lambda g: motif(g).__setitem__("template", "t" * HUGE))
+    put("integration_name", lambda g: g["cells"][0].__setitem__("integration", "i" * HUGE))
+    put("op_name", lambda g: motif(g)["edges"][0].__setitem__("op", "o" * HUGE))
+    put("channels_list", lambda g: g.__setitem__("channels", list(range(HUGE))))
+    return out
+
+
 def big_genomes() -> dict[str, dict]:
     """Valid genomes (within LIMITS) whose network cannot fit in memory."""
     wide = dict(valid_genome(), channels=4096, stem_multiplier=16)
@@ -198,7 +243,8 @@ def make_corpus(root: str | os.PathLike) -> list[Case]:
     """Write every input under root and return the cases (a real tiny search and training run first)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("genomes", "search", "export", "train", "evaluate", "export-nir", "report", "darts"):   # former run
+    for name in ("genomes", "search", "export", "train", "evaluate", "export-nir", "report", "darts", "results",
+                 "guard", "empty-message"):                                                      # a former run
         shutil.rmtree(root / name, ignore_errors=True)
     cases: list[Case] = []
     g = write(root / "genome.json", valid_genome())
@@ -213,6 +259,9 @@ def make_corpus(root: str | os.PathLike) -> list[Case]:
     darts = reference_darts(root)
     cases += _report_cases(root, run, result, darts)
     cases += _darts_cases(root, darts)
+    cases += _results_cases(root, run, result, darts)
+    cases += _guard_cases(root, g, run, result, darts)
+    cases += _empty_message_cases(root, g, run, result, darts)
     return cases
 
 
@@ -246,6 +295,10 @@ def _genome_cases(root: Path, g: Path) -> list[Case]:
         cases.append(Case(f"inspect/file_{name}", ("inspect", str(write(d / f"{name}.json", data))), 2))
     for name, data in genome_mutations().items():
         cases.append(Case(f"inspect/field_{name}", ("inspect", str(write(d / f"m_{name}.json", data))), 2))
+    for name, data in huge_lists().items():
+        cases.append(Case(f"inspect/huge_{name}", ("inspect", str(write(d / f"huge_{name}.json", data))), 2))
+    cases.append(Case("train/huge_attention_parts", ("train", str(d / "huge_attention_parts.json"), "--out",
+                                                     str(d / "out-huge"), *TRAIN_FAST), 2))
     for name, data in big_genomes().items():             # huge, but inspect only computes costs
         cases.append(Case(f"inspect/big_{name}", ("inspect", str(write(d / f"big_{name}.json", data))), 0))
     for args in (("--classes", "-5"), ("--classes", "0"), ("-T", "-1"), ("-T", "0"), ("--in-shape", "1,2"),
@@ -374,6 +427,8 @@ def _search_cases(root: Path, run: Path) -> list[Case]:
                                 2, ()),
         "checkpoints_garbage": (lambda p: [write(p / n, b"\x00garbage") for n in ("checkpoint.json",
                                                                                  "checkpoint.prev.json")], 2, ()),
+        "checkpoints_garbage_more_generations": (lambda p: [write(p / n, b"\x00garbage") for n in (
+            "checkpoint.json", "checkpoint.prev.json")], 2, ("--set", "search.generations=2")),
         "checkpoint_current_garbage": (lambda p: write(p / "checkpoint.json", b"{\"format\": "), 0, ()),
         "checkpoint_current_deep": (lambda p: write(p / "checkpoint.json", deep_json()), 0, ()),
         "checkpoint_current_int_5000_digits": (lambda p: write(p / "checkpoint.json", '{"format": ' + "1" * 5000 + "}"),
@@ -616,6 +671,160 @@ def _darts_cases(root: Path, darts: Path) -> list[Case]:
     return cases
 
 
+def _results_cases(root: Path, run: Path, result: Path, darts: Path) -> list[Case]:
+    d = root / "results"
+    d.mkdir(parents=True, exist_ok=True)
+    cases = [Case(f"results/{name}_valid", ("results", str(folder), "--csv", str(d / f"{name}.csv")), 0)
+             for name, folder in (("run", run), ("result", result), ("darts", darts))]
+    return cases + [
+        Case("results/hall_of_fame", ("results", str(run), "--from", "hall_of_fame"), 0),
+        Case("results/columns_known", ("results", str(run), "--columns", "n,key,fitness"), 0),
+        Case("results/columns_unknown", ("results", str(run), "--columns", "a,b"), 2),
+        Case("results/columns_unknown_with_csv", ("results", str(run), "--columns", "n,nope", "--csv",
+                                                  str(d / "not-written.csv")), 2),
+        Case("results/columns_huge_name", ("results", str(result), "--columns", "c" * HUGE), 2),
+        Case("results/sort_unknown", ("results", str(darts), "--sort", "nope", "--csv", str(d / "unsorted.csv")), 2),
+        Case("results/top_zero", ("results", str(run), "--top", "0"), 2),
+        Case("results/missing_folder", ("results", str(d / "absent")), 2),
+        Case("results/not_a_run", ("results", str(write(d / "user" / "notes.txt", "mine").parent)), 2)]
+
+
+def _guard_cases(root: Path, g: Path, run: Path, result: Path, darts: Path) -> list[Case]:
+    """Every writer aimed at what it must not write into: each refused, each target left byte-identical."""
+    d = root / "guard"
+    user = d / "a_user_folder"
+    write(user / "config.json", {"mine": True})
+    write(user / "notes.txt", "my notes")
+    report = write(d / "a_report" / "report.md", "# an msenas report\n").parent
+    export = write(d / "an_export" / "genome_01.json", valid_genome()).parent
+    folders = {"a_search_run": _copy(run, d / "a_search_run"), "a_result": _copy(result, d / "a_result"),
+               "a_darts_run": _copy(darts, d / "a_darts_run"), "a_user_folder": user, "a_report": report,
+               "an_export": export}
+    file = write(d / "a_file.txt", "keep me")
+    specials = {"a_file": file, "a_fifo": _fifo(d / "a_fifo"), "a_link": _link(d / "a_link", file)}
+    writers: dict[str, tuple[Callable[[Path], tuple[str, ...]], str | None]] = {   # argv for a target, own kind
+        "search": (lambda t: ("search", "--config", str(root / "search.toml"), "--out", str(t), "--no-progress"),
+                   None),
+        "train": (lambda t: ("train", str(g), "--out", str(t), *TRAIN_FAST), "a_result"),
+        "transfer": (lambda t: ("transfer", str(g), "--to", "digits", "--out", str(t), *TRAIN_FAST), "a_result"),
+        "darts": (lambda t: ("darts", "--out", str(t), *DARTS_FAST), "a_darts_run"),
+        "export": (lambda t: ("export", str(run), "--out", str(t)), "an_export"),
+        "report": (lambda t: ("report", str(result), "--out", str(t)), "a_report"),
+    }
+    cases = []
+    for writer, (argv, own) in writers.items():
+        for name, target in {**folders, **specials}.items():
+            if name != own and not (writer in ("train", "transfer") and name == "a_result"):
+                cases.append(Case(f"{writer}/into_{name}", argv(target), 2))
+    cases += [Case("search/resume_a_result", ("search", "--resume", str(folders["a_result"]), "--no-progress"), 2),
+              Case("search/resume_a_darts_run", ("search", "--resume", str(folders["a_darts_run"]), "--no-progress"),
+                   2),
+              Case("train/resume_a_darts_run", ("train", str(g), "--out", str(folders["a_darts_run"]), *TRAIN_FAST,
+                                                "--resume"), 2),
+              Case("darts/resume_a_result", ("darts", "--out", str(folders["a_result"]), *DARTS_FAST, "--resume"), 2),
+              Case("darts/resume_a_search_run", ("darts", "--out", str(folders["a_search_run"]), *DARTS_FAST,
+                                                 "--resume"), 2)]
+    file_writers = {"export-nir": lambda t: ("export-nir", str(result), "--out", str(t)),
+                    "results": lambda t: ("results", str(run), "--csv", str(t))}
+    targets = {"a_fifo": specials["a_fifo"], "a_link": specials["a_link"], "a_folder": user,
+               "a_run_config": folders["a_search_run"] / "config.json",
+               "a_result_weights": folders["a_result"] / "weights.pt",
+               "a_darts_alphas": folders["a_darts_run"] / "alphas.json"}
+    for writer, argv in file_writers.items():
+        cases += [Case(f"{writer}/to_{name}", argv(t), 2) for name, t in targets.items()]
+        cases.append(Case(f"{writer}/to_a_regular_file", argv(write(d / f"{writer}-old.out", "old")), 0))
+    return cases
+
+
+def _link(path: Path, to: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_symlink():
+        path.symlink_to(to)
+    return path
+
+
+def _empty_message_cases(root: Path, g: Path, run: Path, result: Path, darts: Path) -> list[Case]:
+    """Files whose loader raises an exception with an empty message (EOFError, BadZipFile, KeyError)."""
+    d = root / "empty-message"
+    cases = []
+    for name, content in {"empty": b"", "truncated": None}.items():
+        def cut(p: Path, content=content) -> None:
+            p.write_bytes(content if content is not None else p.read_bytes()[:100])
+
+        res = _copy(result, d / f"result-weights-{name}", lambda p: cut(p / "weights.pt"))
+        cases += [Case(f"evaluate/weights_{name}", ("evaluate", str(res)), 2),
+                  Case(f"export-nir/weights_{name}", ("export-nir", str(res), "--out", str(d / f"{name}.nir")), 2)]
+        res = _copy(result, d / f"result-checkpoint-{name}", lambda p: cut(p / "checkpoint.pt"))
+        cases.append(Case(f"train/resume_checkpoint_{name}", ("train", str(g), "--out", str(res), *TRAIN_FAST,
+                                                              "--resume"), 2))
+        dr = _copy(darts, d / f"darts-checkpoint-{name}", lambda p: cut(p / "checkpoint.pt"))
+        cases.append(Case(f"darts/resume_checkpoint_{name}", ("darts", "--out", str(dr), *DARTS_FAST, "--resume"), 2))
+        npz = _npz(d / f"npz-{name}" / "data.npz", content)
+        cases.append(Case(f"train/npz_{name}", ("train", str(g), "--dataset", "npz", "--data-dir", str(npz.parent),
+                                                "--out", str(d / f"out-npz-{name}"), *TRAIN_FAST), 2))
+        target = write(d / f"target-{name}.npy", content if content is not None else _npy_bytes()[:60])
+        cases.append(Case(f"search/target_npy_{name}", ("search", "--config", str(root / "search.toml"), "--set",
+                                                        f"fitness.target={json.dumps(str(target))}", "--out",
+                                                        str(d / f"out-target-{name}"), "--no-progress"), 2))
+
+    def training_config(p: Path) -> None:                 # what `train --out RUN` used to leave behind
+        shutil.copy(result / "config.json", p / "config.json")
+        (p / "hall_of_fame.json").unlink()
+
+    mixed = _copy(run, d / "run-with-training-config", training_config)
+    return cases + [Case("results/training_config_no_hall_of_fame", ("results", str(mixed), "--from",
+                                                                     "hall_of_fame"), 2),
+                    Case("report/training_config_no_hall_of_fame", ("report", str(mixed), "--no-rdm"), 2)]
+
+
+def _npz(path: Path, content: bytes | None) -> Path:
+    """A dataset .npz that is empty (content b"") or cut in the middle of its zip archive."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, x=np.zeros((20, 1, 8, 8), np.uint8), y=np.arange(20) % 2)
+    path.write_bytes(content if content is not None else buf.getvalue()[: len(buf.getvalue()) // 2])
+    return path
+
+
+def _npy_bytes() -> bytes:
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, np.ones((4, 4)))
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- snapshots
+
+
+def snapshot(case: Case, root: str | os.PathLike) -> dict[str, tuple | None]:
+    """The state of every file and folder under root that the case's argv names (the corpus root itself aside):
+    type, and for a regular file its size, mtime and SHA-256. Only the existence of a .lock counts (a refused
+    command may take and release a folder's lock)."""
+    root = str(Path(root).resolve())
+    out: dict[str, tuple | None] = {}
+    for arg in case.argv:
+        p = Path(arg)
+        if not p.is_absolute() or not str(p).startswith(root + os.sep):
+            continue
+        out[str(p)] = _state(p)
+        if p.is_dir() and not p.is_symlink():
+            out.update({str(q): _state(q) for q in sorted(p.rglob("*"))})
+    return out
+
+
+def _state(q: Path) -> tuple | None:
+    try:
+        st = q.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if q.name == ".lock" or not stat.S_ISREG(st.st_mode):
+        return (stat.S_IFMT(st.st_mode),)
+    return ("file", st.st_size, st.st_mtime_ns, hashlib.sha256(q.read_bytes()).hexdigest())
+
+
 # ----------------------------------------------------------------------------- running
 
 
@@ -651,6 +860,7 @@ def run_case(case: Case, cwd: str | os.PathLike) -> Outcome:
 
     out, err = io.StringIO(), io.StringIO()
     code, tb = None, None
+    before = snapshot(case, cwd) if case.expect == 2 else None
     t0 = time.perf_counter()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
@@ -659,7 +869,12 @@ def run_case(case: Case, cwd: str | os.PathLike) -> Outcome:
             code = e.code if isinstance(e.code, int) else 1
         except BaseException:                         # noqa: BLE001 - a traceback is what we count
             tb = traceback.format_exc()
-    return Outcome(case, code, out.getvalue(), err.getvalue(), tb, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    extra = {}
+    if before is not None:                            # a refused command changes nothing on disk
+        after = snapshot(case, cwd)
+        extra["changed"] = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return Outcome(case, code, out.getvalue(), err.getvalue(), tb, seconds, extra)
 
 
 def run_argvs(argvs: list[list[str]], cwd: str | os.PathLike = ".") -> list[dict]:
@@ -683,6 +898,13 @@ def problems(o: Outcome) -> list[str]:
         found.append(f"expected one 'msenas {command}: error: ...' line, got {len(errors)}: {o.stderr.strip()[:300]!r}")
     if o.code == 0 and errors:
         found.append(f"exit 0 with an error line: {errors[0][:200]!r}")
+    for line in errors:
+        if len(line) > LINE_LIMIT:
+            found.append(f"an error line of {len(line):,} characters")
+        if EMPTY_MESSAGE.search(line):
+            found.append(f"an exception named with an empty message: {line[:300]!r}")
+    if o.code == 2 and o.extra.get("changed"):
+        found.append(f"refused, but changed {len(o.extra['changed'])} path(s): {o.extra['changed'][:3]}")
     return found
 
 

@@ -100,12 +100,53 @@ def test_ray_and_serial_give_identical_records(evaluator, probe, genomes):
     assert plain(remote) == plain(serial) and all(r.error is None for r in remote)
 
 
+def test_workers_the_cluster_cannot_place_end_in_one_line_after_the_placement_timeout(local_ray, probe):
+    import ray
+
+    from msenas.fitness.executors import make_executor
+
+    holds = _hold_every_free_cpu()                  # another job holds every free CPU of the cluster
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(ClusterError, match=r"^1 Ray workers could not be placed within 2 s \(each needs 1 CPU; "
+                                               r"free now: 0 CPU\).*raise search.placement_timeout$"):
+            make_executor(probe, CFG, ExecutorConfig(kind="ray", workers=1, placement_timeout=2))
+        assert time.perf_counter() - t0 < 30
+    finally:
+        for hold in holds:
+            ray.kill(hold)
+
+
+def _hold_every_free_cpu(settle: float = 2.0) -> list:
+    """Actors holding every CPU Ray reports free, until it has reported none for `settle` seconds."""
+    import ray
+
+    class Hold:                                     # defined here: pickled by value (workers cannot import tests)
+        def ready(self) -> bool:
+            return True
+
+    holds, quiet_since, deadline = [], None, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        free = ray.available_resources().get("CPU", 0.0)
+        if free > 1e-9:
+            holds.append(ray.remote(num_cpus=free)(Hold).remote())
+            ray.get(holds[-1].ready.remote(), timeout=60)
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= settle:
+            return holds
+        time.sleep(0.2)
+    raise AssertionError("the local Ray's free CPUs did not settle")
+
+
 def test_raising_genome_and_dying_worker_do_not_stop_the_batch(evaluator, probe, genomes):
     broken = dataclasses.replace(genomes[0], channels=0)      # evaluation raises GenomeError
     crashing = dataclasses.replace(genomes[1], channels=13)   # its worker dies on every attempt
     recs = evaluator.map([genomes[2], broken, crashing, genomes[3]], ("rdm", "log_params"))
     assert "GenomeError" in recs[1].error and recs[1].fitness == WORST_FITNESS
     assert "worker died 2 times" in recs[2].error and recs[2].fitness == WORST_FITNESS
+    assert recs[2].worker_deaths == 2 and [r.worker_deaths for r in (recs[0], recs[1], recs[3])] == [0, 0, 0]
     assert recs[0].error is None and recs[3].error is None
     serial = SerialEvaluator(probe, CFG).map([genomes[2], genomes[3]], ("rdm", "log_params"))
     assert plain([recs[0], recs[3]]) == plain(serial)
@@ -125,6 +166,16 @@ def test_a_hanging_genome_times_out_and_the_batch_goes_on(local_ray, probe, geno
         assert plain(recs[1:]) == plain(SerialEvaluator(probe, CFG).map(genomes[1:2], ("log_params",)))
     finally:
         ev.close()
+
+
+def test_a_cluster_too_small_for_the_workers_asked_for_is_a_one_line_error_at_once(local_ray, probe):
+    t0 = time.perf_counter()
+    with pytest.raises(ClusterError, match=r"^this local Ray has 3 CPUs in all, but 4 workers of 1 CPU need 4; "
+                                           r"lower --workers"):
+        RayEvaluator(probe, CFG, workers=4)
+    with pytest.raises(ClusterError, match="has 0 GPUs in all, but 1 workers of 1 CPU, 0.5 GPU need 0.5"):
+        RayEvaluator(probe, CFG, workers=1, gpus=0.5)
+    assert time.perf_counter() - t0 < 5
 
 
 def test_unreachable_cluster_address_is_a_one_line_user_error(probe):
@@ -166,6 +217,8 @@ def test_evaluates_through_a_real_head_node_on_loopback(probe, genomes):
                 time.sleep(0.5)
         ev = RayEvaluator(probe, CFG, workers=1, address=f"127.0.0.1:{port}")
         assert ray.get_runtime_context().gcs_address.endswith(f":{port}")
+        with pytest.raises(ClusterError, match=f"the Ray cluster at 127.0.0.1:{port} has 2 CPUs in all, but 4"):
+            RayEvaluator(probe, CFG, workers=4, address=f"127.0.0.1:{port}")    # issue 29: no silent wait
         recs = ev.map(genomes[:2], ("rdm", "log_params"))
         assert plain(recs) == plain(SerialEvaluator(probe, CFG).map(genomes[:2], ("rdm", "log_params")))
     finally:

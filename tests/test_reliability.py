@@ -22,8 +22,6 @@ from fuzz_corpus import (
     SEARCH_TOML,
     TRAIN_FAST,
     big_genomes,
-    reference_result,
-    reference_run,
     run_argvs,
     valid_genome,
     write,
@@ -49,12 +47,9 @@ RUN_ARGVS = ("import json, sys; sys.path.insert(0, sys.argv[2]); from fuzz_corpu
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory) -> dict[str, Path]:
+def made(references) -> dict[str, Path]:
     """A finished tiny search run, a trained result, a genome file and a search config (real runs, in process)."""
-    root = tmp_path_factory.mktemp("made")
-    g = write(root / "genome.json", valid_genome())
-    return {"root": root, "genome": g, "run": reference_run(root), "result": reference_result(root, g),
-            "toml": root / "search.toml"}
+    return references
 
 
 def _unshare_works() -> bool:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from msenas.errors import short
+
 DEFAULT_COLUMNS = {  # per folder kind: what the terminal table shows (--csv writes every column)
     "run": ("n", "gen", "rank", "key", "fitness", "params", "spikes", "sops", "energy", "wall_time", "dead", "error"),
     "result": ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "spikes", "energy_pj", "epoch_time"),
@@ -23,23 +25,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from msenas.atomic import atomic_write_text
+    from msenas.outguard import check_file
     from msenas.report.folders import ReportError, read_folder
     from msenas.report.tables import columns, results, to_csv, to_text
 
     if args.top is not None and args.top < 1:
         raise ReportError(f"--top: must be >= 1, got {args.top}")
+    if args.csv:
+        check_file(args.csv, "--csv")
     rows = results(args.folder, args.source)
+    known = columns(rows)
+    cols = [c.strip() for c in args.columns.split(",")] if args.columns else \
+        default_columns(read_folder(args.folder).kind, known)
+    for flag, names in (("--sort", [args.sort] if args.sort else []), ("--columns", cols)):
+        unknown = [c for c in names if c not in known]
+        if rows and unknown:                       # checked before the CSV is written
+            raise ReportError(f"{flag}: no column {', '.join(map(short, unknown[:5]))}"
+                              f"{f' (and {len(unknown) - 5} more)' if len(unknown) > 5 else ''}; "
+                              f"columns: {_listed(known)}")
     if args.csv:
         atomic_write_text(args.csv, to_csv(rows))
     if args.sort:
-        if rows and args.sort not in columns(rows):
-            raise ReportError(f"--sort: no column {args.sort!r}; columns: {', '.join(columns(rows))}")
         rows = sorted(rows, key=lambda r: (r.get(args.sort) is None, -(r.get(args.sort) or 0)))
-    kind = read_folder(args.folder).kind
-    cols = args.columns.split(",") if args.columns else default_columns(kind, columns(rows))
     print(to_text(rows[:args.top] if args.top else rows, cols))
     if args.csv:
-        print(f"wrote {len(rows)} rows x {len(columns(rows))} columns to {args.csv}")
+        print(f"wrote {len(rows)} rows x {len(known)} columns to {args.csv}")
     return 0
 
 
@@ -49,3 +59,8 @@ def default_columns(kind: str, have: list[str]) -> list[str]:
     budget = [c for c in have if c.startswith("budget.")] + [c for c in have if c == "violation"]
     return cols[:cols.index("wall_time")] + budget + cols[cols.index("wall_time"):] if budget and "wall_time" in cols \
         else cols + budget
+
+
+def _listed(names: list[str], most: int = 60) -> str:
+    """The first `most` names, comma-separated, and how many more there are."""
+    return ", ".join(names[:most]) + (f", ... ({len(names) - most} more)" if len(names) > most else "")

@@ -29,6 +29,7 @@ from msenas.data.base import SplitView
 from msenas.errors import MsenasError
 from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
+from msenas.outguard import check_folder
 from msenas.rundir import CONFIG, RunLock
 from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed, torch_threads
 
@@ -157,7 +158,7 @@ def search(dataset: Dataset, cfg: DartsConfig, out_dir: str | Path, *, resume: b
            progress: bool = True, data: DataConfig | None = None,
            on_epoch_end: Callable[[dict], None] | None = None) -> SearchResult:
     """Run MA-DARTS on `dataset` (built from `data`, recorded in config.json) into out_dir; the derived genome."""
-    out = Path(out_dir)
+    out = check_folder(out_dir, "darts")
     with RunLock(out, "msenas darts"), torch_threads(cfg.torch_threads):
         return _search(dataset, cfg, out, resume, progress, data, on_epoch_end)
 

@@ -14,6 +14,7 @@ keep their float32 result), so later epochs only convert and scale them.
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -27,6 +28,7 @@ from torch.utils.data import Dataset as TorchDataset
 from msenas.data.frames import compact, integrate_events, pool_factor, resize_frames, sum_pool
 from msenas.data.images import check_size
 from msenas.data.types import DataError, Dataset, DatasetInfo
+from msenas.errors import reason
 from msenas.registry import Registry
 
 
@@ -102,9 +104,9 @@ class EventFileSplit(TorchDataset):
         """The file's events, or its stored frames; a DataError naming the file if it cannot be read."""
         try:
             return self.layout.read(path)
-        except (OSError, KeyError, ValueError, EOFError) as e:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise DataError(f"{self.source.name}: cannot read {path} "
-                            f"({e}; layout {self.source.expected(self.T)})") from None
+                            f"({reason(e)}; layout {self.source.expected(self.T)})") from None
 
     def _read(self, path: Path) -> np.ndarray:
         H, W = self.source.sensor

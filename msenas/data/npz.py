@@ -1,6 +1,7 @@
 """Any .npz file of arrays x [N,C,H,W] (images) or [N,T,C,H,W] (event frames) and labels y [N]."""
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 from msenas.data.registry import register_dataset
 from msenas.data.splits import ArraySplit, stratified_split
 from msenas.data.types import DataError, Dataset, DatasetInfo
+from msenas.errors import reason
 
 LAYOUT = "expected arrays x [N,C,H,W] or [N,T,C,H,W] and y [N], optionally x_test/y_test"
 MAX_CLASSES = 100_000  # more than any real label set (ImageNet-21k has 21,841); bounds what a label may allocate
@@ -64,8 +66,8 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"npz: cannot read {path}: {e} ({LAYOUT})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"npz: cannot read {path}: {reason(e)} ({LAYOUT})") from None
     for key in ("x", "y"):
         if key not in arrays:
             raise DataError(f"npz: {path} has no array {key!r} (has {sorted(arrays)}; {LAYOUT})")

@@ -77,9 +77,11 @@ def write_graph(graph: nir.NIRGraph, path: str | os.PathLike) -> Path:
 def export_result(result_dir: str | os.PathLike, out: str | os.PathLike | None = None,
                   dtype: type = np.float32) -> Path:
     """Write a trained result folder's network as a NIR file (default RESULT_DIR/network.nir); its path."""
+    from msenas.outguard import check_file
     from msenas.rundir import NIR_GRAPH
     from msenas.train.result import load_result
 
+    target = check_file(Path(result_dir) / NIR_GRAPH if out is None else out, "--out")
     model, _, _ = load_result(result_dir)
     graph = network_graph(model.eval(), dtype)
-    return write_graph(graph, Path(result_dir) / NIR_GRAPH if out is None else out)
+    return write_graph(graph, target)

@@ -117,6 +117,7 @@ class ExecutorConfig(Config):
     cpus_per_worker: float = 1.0       # Ray CPUs each worker holds
     gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four workers share one GPU)
     torch_threads: int = 1             # torch threads per evaluation, in every executor (serial included)
+    placement_timeout: float = 60.0    # seconds Ray may go without placing one more worker, then a one-line error
 
     def validate(self) -> "ExecutorConfig":
         """Raise ConfigError naming the first bad field."""
@@ -135,6 +136,7 @@ class ExecutorConfig(Config):
         self.need(self.gpus_per_worker <= 1 or self.gpus_per_worker.is_integer(), "gpus_per_worker",
                   "must be a fraction of one GPU or a whole number")
         self.need(self.torch_threads >= 1, "torch_threads", "must be >= 1")
+        self.need(self.placement_timeout > 0, "placement_timeout", "must be > 0 seconds")
         self.need(self.resolved_kind() != "serial" or self.gpus_per_worker == 0, "gpus_per_worker",
                   "needs Ray workers (a serial executor uses this process's device)")
         return self

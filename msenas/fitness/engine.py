@@ -109,6 +109,7 @@ class FitnessEngine:
         for i, rec in zip(chosen, full):
             rec.wall_time += first[i].wall_time
             rec.cpu_time += first[i].cpu_time
+            rec.worker_deaths += first[i].worker_deaths
             first[i] = rec
         return first
 

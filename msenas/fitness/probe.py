@@ -8,11 +8,13 @@ differences between genomes are not batch luck.
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from msenas.errors import reason
 from msenas.fitness.config import FitnessConfig, FitnessConfigError
 from msenas.fitness.rdm import categorical_rdm, is_constant, upper
 
@@ -61,8 +63,11 @@ def load_target(path: str, n: int) -> np.ndarray:
     p = Path(path)
     try:
         m = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise FitnessConfigError(f"fitness.target: cannot read {p} as a .npy array ({e})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise FitnessConfigError(f"fitness.target: cannot read {p} as a .npy array ({reason(e)})") from None
+    if not isinstance(m, np.ndarray):                  # an .npz archive
+        m.close()
+        raise FitnessConfigError(f"fitness.target: {p} is an .npz archive; save the RDM with np.save (.npy)")
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise FitnessConfigError(f"fitness.target: {p} must hold a square matrix, got shape {m.shape}")
     if m.shape[0] != n:

@@ -31,6 +31,7 @@ class Record:
     #                                budget's params/macs: never built)
     budget: dict[str, float] = field(default_factory=dict)  # use of each [search.budget] limit: cost / limit
     violation: float = 0.0         # sum of the excesses over the limits as fractions of them (0: within budget)
+    worker_deaths: int = 0         # Ray workers that died evaluating this genome (each death retried, up to a limit)
 
     @property
     def ok(self) -> bool:

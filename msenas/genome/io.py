@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from msenas.atomic import atomic_write_text
-from msenas.genome.checks import validate
+from msenas.errors import short as _short
+from msenas.genome.checks import check_length, validate
 from msenas.genome.types import SCHEMA_VERSION, Cell, Edge, Genome, GenomeError, Motif, Op
 
 
@@ -56,23 +57,23 @@ def from_dict(d: Any) -> Genome:
     if version != SCHEMA_VERSION:
         raise GenomeError(f"schema_version: unsupported {version} (this msenas reads {SCHEMA_VERSION})")
     cells = []
-    for i, c in enumerate(obj.get("cells", list)):
+    for i, c in enumerate(obj.get("cells", list, "cells")):
         cr = _Reader(c, f"cells[{i}]")
         motifs = []
-        for j, m in enumerate(cr.get("motifs", list)):
+        for j, m in enumerate(cr.get("motifs", list, "motifs")):
             mr = _Reader(m, f"cells[{i}].motifs[{j}]")
             edges = []
-            for k, e in enumerate(mr.get("edges", list)):
+            for k, e in enumerate(mr.get("edges", list, "edges")):
                 er = _Reader(e, f"cells[{i}].motifs[{j}].edges[{k}]")
                 op = Op(er.get("op", str), er.get("sign", int), er.get("neuron", str))
                 edges.append(Edge(er.get("src", int), er.get("dst", int), op, er.get("delay", int)))
             motifs.append(Motif(mr.get("template", str), mr.get("n_inputs", int), mr.get("n_nodes", int), tuple(edges)))
         cells.append(Cell(tuple(motifs), cr.get("integration", str)))
-    inputs = tuple(tuple(_ints(r, f"inputs[{i}]")) for i, r in enumerate(obj.get("inputs", list)))
+    inputs = tuple(tuple(_ints(r, f"inputs[{i}]", "inputs[]")) for i, r in enumerate(obj.get("inputs", list, "inputs")))
     g = Genome(
         cells=tuple(cells),
         inputs=inputs,
-        reductions=tuple(_ints(obj.get("reductions", list), "reductions")),
+        reductions=tuple(_ints(obj.get("reductions", list, "reductions"), "reductions", "reductions")),
         channels=obj.get("channels", int),
         stem_multiplier=obj.get("stem_multiplier", int),
         attention=obj.get("attention", str) if "attention" in d else "none",
@@ -86,7 +87,8 @@ class _Reader:
             raise GenomeError(f"{where}: expected an object, got {type(d).__name__}")
         self.d, self.where = d, where
 
-    def get(self, key: str, typ: type):
+    def get(self, key: str, typ: type, bounded: str | None = None):
+        """The value of `key`, of type `typ`; a list named in checks.LISTS (`bounded`) no longer than it allows."""
         field = key if self.where == "genome" else f"{self.where}.{key}"
         if key not in self.d:
             raise GenomeError(f"{field}: missing")
@@ -95,18 +97,19 @@ class _Reader:
             raise GenomeError(f"{field}: expected an integer, got {short(value)}")
         if not isinstance(value, typ):
             raise GenomeError(f"{field}: expected {typ.__name__}, got {type(value).__name__}")
+        if bounded is not None:
+            check_length(value, bounded, field)
         return value
 
 
 def short(value: Any, width: int = 60) -> str:
     """repr(value) cut to `width` characters, for one-line messages about hostile input."""
-    if isinstance(value, int) and abs(value) >= 10 ** 40:
-        return f"an integer of {abs(value).bit_length()} bits"
-    text = repr(value)
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return _short(value, width)
 
 
-def _ints(values: Any, where: str) -> list[int]:
+def _ints(values: Any, where: str, bounded: str) -> list[int]:
+    if isinstance(values, list):
+        check_length(values, bounded, where)
     if not isinstance(values, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
         raise GenomeError(f"{where}: expected a list of integers, got {short(values)}")
     return values

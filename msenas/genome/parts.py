@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from msenas.errors import short
 from msenas.registry import Registry, RegistryError
 
 SIGNS: tuple[int, ...] = (1, -1)                  # +1 excitatory, -1 inhibitory
@@ -115,6 +116,7 @@ class AttentionSpec:
 
 
 ATTENTIONS: Registry[AttentionSpec] = Registry("attention")
+ATTENTION_PARTS = 8          # most parts joined by '+' (each rescales every cell output: more is never useful)
 ATTENTIONS.register("none")(AttentionSpec(lambda c: 0, lambda c, h, w: 0, "torch.nn:Identity"))
 ATTENTIONS.register("eca")(AttentionSpec(eca_kernel, lambda c, h, w: eca_kernel(c) * c, "msenas.nn.attention:ECA"))
 ATTENTIONS.register("cbam")(AttentionSpec(_cbam_params, _cbam_macs, "msenas.nn.attention:CBAM"))
@@ -123,12 +125,17 @@ ATTENTIONS.register("temporal")(AttentionSpec(lambda c: 2 * TEMPORAL_KERNEL + 1,
 
 
 def parse_attention(spec: str) -> tuple[str, ...]:
-    """'eca+temporal' -> ('eca', 'temporal'); 'none' -> (); unknown names raise RegistryError."""
+    """'eca+temporal' -> ('eca', 'temporal'); 'none' -> (); unknown names or more than ATTENTION_PARTS parts raise
+    RegistryError."""
+    parts = str(spec).count("+") + 1
+    if parts > ATTENTION_PARTS:
+        raise RegistryError(f"attention {short(spec, 60)}: at most {ATTENTION_PARTS} parts joined by '+', "
+                            f"got {parts:,}")
     names = tuple(n.strip() for n in str(spec).split("+"))
     for n in names:
         ATTENTIONS.get(n)
     if "none" in names and len(names) > 1:
-        raise RegistryError(f"attention {spec!r}: 'none' cannot be combined with other parts")
+        raise RegistryError(f"attention {short(spec, 60)}: 'none' cannot be combined with other parts")
     return tuple(n for n in names if n != "none")
 
 

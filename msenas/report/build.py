@@ -7,12 +7,18 @@ exist yet (a run in progress) is left out and report.md says why.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 from msenas.atomic import WriteError, atomic_write_text
-from msenas.errors import MsenasError
+from msenas.errors import MsenasError, describe
+from msenas.outguard import check_folder
 from msenas.registry import Registry
 from msenas.report import figures as plots
 from msenas.report.folders import DartsFolder, ReportError, ResultFolder, RunFolder, read_folder
@@ -35,22 +41,44 @@ class Report:
 def make_report(folder: str | Path, out: str | Path | None = None, *, rdm: bool = True) -> Report:
     """Write the figures and report.md of a run, MA-DARTS or result folder into `out` (default FOLDER/report)."""
     data = read_folder(folder)
-    out_dir = Path(out) if out is not None else data.path / "report"
+    out_dir = check_folder(Path(out) if out is not None else data.path / "report", "report")
+    figures, summarise = REPORTS.get(data.kind)
+    with _staging(out_dir) as stage:               # drawn in full before anything lands in out_dir
+        try:
+            figs, notes = figures(data, stage, rdm=rdm)
+            figs = [replace(f, path=out_dir / f.path.relative_to(stage)) for f in figs]
+            text = summarise(data, figs, notes, out_dir)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:   # a file edited by hand
+            if isinstance(e, MsenasError):
+                raise
+            raise ReportError(f"{data.path}: a file of this folder holds malformed values ({describe(e)})") from None
+        atomic_write_text(stage / SUMMARY, text)
+        _publish(stage, out_dir)
+    return Report(data.kind, out_dir, tuple(figs), out_dir / SUMMARY, tuple(notes))
+
+
+@contextlib.contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    """A hidden temporary folder in the nearest existing folder above out_dir, removed whatever happens."""
+    anchor = next(p for p in out_dir.absolute().parents if p.is_dir())
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=anchor, prefix=f".{out_dir.name}.", suffix=".tmp"))
     except OSError as e:
         raise WriteError(f"cannot write {out_dir}: {e.strerror or e}") from None
-    figures, summarise = REPORTS.get(data.kind)
     try:
-        figs, notes = figures(data, out_dir, rdm=rdm)
-        text = summarise(data, figs, notes, out_dir)
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:   # a file edited by hand
-        if isinstance(e, MsenasError):
-            raise
-        raise ReportError(f"{data.path}: a file of this folder holds malformed values "
-                          f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
-    summary = atomic_write_text(out_dir / SUMMARY, text)
-    return Report(data.kind, out_dir, tuple(figs), summary, tuple(notes))
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(stage: Path, out_dir: Path) -> None:
+    """Move every file of the staging folder into out_dir (each os.replace is atomic)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for f in sorted(stage.iterdir()):
+            os.replace(f, out_dir / f.name)
+    except OSError as e:
+        raise WriteError(f"cannot write {out_dir}: {e.strerror or e}") from None
 
 
 def _genome_of(d: dict, where: Path):

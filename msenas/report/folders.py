@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from msenas.errors import MsenasError
+from msenas.errors import MsenasError, describe
 from msenas.registry import Registry
 
 GENERATIONS, METRICS, ALPHAS, NOS = "generations.jsonl", "metrics.json", "alphas.json", "nos.jsonl"
@@ -177,14 +177,23 @@ def _valid_entries(data: Any) -> list[dict] | None:
     return None
 
 
-def _checkpoint_entries(state, config: dict, vectors: list) -> list[dict]:
+def _checkpoint_entries(path: Path, state, config: dict, vectors: list) -> list[dict]:
+    """Hall-of-fame entries of checkpoint vectors, decoded with the run's search space (ReportError if it cannot)."""
     from msenas.genome import SearchSpace, VectorCodec, get_space
     from msenas.search.results import entries
 
-    objectives = tuple(config.get("search", {}).get("objectives") or ("fitness",))
-    space = SearchSpace.from_dict(config["search_space"], "search_space.") if config.get("search_space") \
-        else get_space(config["space"])
-    return entries(VectorCodec(space).decode, vectors, state.cache, objectives)
+    if not config.get("search_space") and not isinstance(config.get("space"), str):
+        raise ReportError(f"{path / 'config.json'}: has no search_space (not the config of a search run), so the "
+                          "checkpoint's hall of fame cannot be decoded")
+    try:
+        objectives = tuple(config.get("search", {}).get("objectives") or ("fitness",))
+        space = SearchSpace.from_dict(config["search_space"], "search_space.") if config.get("search_space") \
+            else get_space(config["space"])
+        return entries(VectorCodec(space).decode, vectors, state.cache, objectives)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        if isinstance(e, MsenasError):
+            raise ReportError(f"{path / 'config.json'}: {e}") from None
+        raise ReportError(f"{path}: the checkpoint's hall of fame does not fit config.json ({describe(e)})") from None
 
 
 def _tables(config: Any, *names: str) -> dict:
@@ -213,10 +222,10 @@ def read_run(path: Path) -> RunFolder:
         gens = sorted(gens + [e for e in state.logbook if e["gen"] not in have], key=lambda e: e["gen"])
     hof, source = _valid_entries(read_json(path / "hall_of_fame.json")), "hall_of_fame.json"
     if not hof and state is not None and state.hall_of_fame:
-        hof, source = _checkpoint_entries(state, config, state.hall_of_fame), "checkpoint"
+        hof, source = _checkpoint_entries(path, state, config, state.hall_of_fame), "checkpoint"
     pareto = _valid_entries(read_json(path / "pareto.json"))
     if pareto is None and state is not None and state.pareto:
-        pareto = _checkpoint_entries(state, config, state.pareto)
+        pareto = _checkpoint_entries(path, state, config, state.pareto)
     records = tuple(state.cache.values()) if state is not None else tuple(e["record"] for e in hof or [])
     return RunFolder(path, config, read_json(path / "dataset.json", {}) or {}, tuple(gens), bad,
                      tuple(hof or []), tuple(pareto or []), records, source if hof else "")

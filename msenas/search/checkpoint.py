@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from msenas.atomic import WriteError, atomic_write_text
 from msenas.errors import MsenasError
@@ -117,8 +118,11 @@ def exists(run_dir: str | os.PathLike) -> bool:
     return any((Path(run_dir) / name).exists() for name in (CURRENT, PREVIOUS))
 
 
-def load(run_dir: str | os.PathLike) -> SearchState:
-    """The newest good checkpoint of a run folder; warns on stderr when it falls back."""
+def load(run_dir: str | os.PathLike, check: Callable[[SearchState], None] | None = None) -> SearchState:
+    """The newest good checkpoint of a run folder; warns on stderr when it falls back.
+
+    `check(state)` runs before a damaged newest file is set aside, so a refused resume changes nothing on disk.
+    """
     run_dir = Path(run_dir)
     problems = []
     for name in (CURRENT, PREVIOUS):
@@ -132,6 +136,8 @@ def load(run_dir: str | os.PathLike) -> SearchState:
             problems.append(f"{name}: {e}")
             print(f"msenas: warning: {path}: {e}", file=sys.stderr)
             continue
+        if check is not None:
+            check(state)
         if name == PREVIOUS and (run_dir / CURRENT).exists():
             # keep the bad file for inspection, and out of the next save's rotation
             os.replace(run_dir / CURRENT, run_dir / CORRUPT)

@@ -50,6 +50,7 @@ class SearchConfig(Config):
     torch_threads: int = 1             # torch threads per evaluation, in every executor (serial too)
     budget: BudgetConfig = field(default_factory=BudgetConfig)   # [search.budget]: max params/macs/sops/energy_uj
     halving: HalvingConfig = field(default_factory=HalvingConfig)  # [search.halving]: final pick (k = 0: off)
+    placement_timeout: float = 60.0    # seconds a Ray cluster may go without placing one more worker (then an error)
 
     def __post_init__(self) -> None:
         if self.algorithm == "auto":
@@ -102,7 +103,7 @@ class SearchConfig(Config):
     def executor_config(self) -> ExecutorConfig:
         """The executor settings of this table, as the object the fitness engine takes whole."""
         return ExecutorConfig(self.executor, self.workers, self.address, self.eval_timeout, self.cpus_per_worker,
-                              self.gpus_per_worker, self.torch_threads)
+                              self.gpus_per_worker, self.torch_threads, placement_timeout=self.placement_timeout)
 
 
 def _space(value: Any) -> Any:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from msenas.genome import Genome, io
+from msenas.outguard import check_folder
 from msenas.rundir import (
     BEST,
     EVALUATIONS,
@@ -123,13 +124,15 @@ def export_top(run_dir: str | Path, top: int, out_dir: str | Path | None = None,
     if top < 1:
         raise RunFolderError(f"--top: must be >= 1, got {top}")
     chosen = read_entries(run_dir, source)[:top]
-    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "export"
+    out = check_folder(Path(out_dir) if out_dir is not None else Path(run_dir) / "export", "export")
     dataset = dataset_info(Path(run_dir))
-    try:
-        return [save_genome(out / f"genome_{i:02d}.json", e, rank=i, run=str(run_dir), **dataset)
-                for i, e in enumerate(chosen, 1)]
-    except io.GenomeError as e:
-        raise RunFolderError(f"{Path(run_dir) / HALL_OF_FAME}: {e}") from None
+    for i, e in enumerate(chosen):                 # every genome is checked before the first file is written
+        try:
+            io.from_dict(e["genome"])
+        except io.GenomeError as err:
+            raise RunFolderError(f"{Path(run_dir) / HALL_OF_FAME}: entry {i}: {err}") from None
+    return [save_genome(out / f"genome_{i:02d}.json", e, rank=i, run=str(run_dir), **dataset)
+            for i, e in enumerate(chosen, 1)]
 
 
 def dataset_info(run_dir: Path) -> dict:

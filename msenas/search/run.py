@@ -24,6 +24,7 @@ import numpy as np
 from msenas.atomic import atomic_write_text
 from msenas.config import ConfigError, apply_overrides, dump_config, to_plain
 from msenas.genome import sample
+from msenas.outguard import check_folder, require_kind
 from msenas.rundir import CONFIG, DATASET, EVALUATIONS, RunFolderError, RunLock, append_jsonl, read_json
 from msenas.search import checkpoint, results
 from msenas.search.budget import sample_within
@@ -34,7 +35,8 @@ from msenas.search.state import SearchState, initial_state
 from msenas.search.strategies import STRATEGIES, Strategy
 
 RESUME_OVERRIDABLE = ("search.generations", "search.evaluations", "search.executor", "search.workers",
-                      "search.address", "search.eval_timeout", "search.cpus_per_worker", "search.gpus_per_worker")
+                      "search.address", "search.eval_timeout", "search.cpus_per_worker", "search.gpus_per_worker",
+                      "search.placement_timeout")
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -44,12 +46,7 @@ class SearchInterrupted(KeyboardInterrupt):
 def new_run_dir(cfg: RunConfig, out: str | None = None) -> Path:
     """The folder of a fresh run (`out`, or OUT_DIR/NAME-DATE-TIME); it must be empty or absent."""
     path = Path(out) if out else Path(cfg.out_dir) / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{path}: exists and is not a folder; choose another --out")
-    if path.exists() and any(p.name != ".lock" for p in path.iterdir()):
-        raise ConfigError(f"{path}: run folder already exists and is not empty; "
-                          f"resume it with --resume {path} or choose another --out")
-    return path
+    return check_folder(path, "run", same_kind=False)
 
 
 def resume_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
@@ -57,6 +54,7 @@ def resume_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> RunConf
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise ConfigError(f"{path}: cannot read (missing); is {run_dir} a search run folder?")
+    require_kind(run_dir, "run", "msenas search --resume")
     saved = read_json(path, "run config")
     overrides = list(overrides)
     for item in overrides:
@@ -128,6 +126,7 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
                engine: Engine | None = None, start_over: bool = False) -> SearchState:
     """Run (or, with resume=True, continue) a search in run_dir and return its final state."""
     run_dir = Path(run_dir)
+    resumed = None                                     # nothing is written before every check has passed
     with contextlib.ExitStack() as stack:
         if not resume:
             new_run_dir(cfg, str(run_dir))             # a fresh run writes nothing before its inputs are good
@@ -138,10 +137,14 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
             if not checkpoint.exists(run_dir) and not start_over:
                 raise RunFolderError(f"{run_dir}: no checkpoint to resume from (deleted?); "
                                      f"to start this run over, add --start-over (this empties its logs)")
+            if checkpoint.exists(run_dir):
+                resumed = resumed_state(run_dir, cfg)
         dataset = cfg.data.build(cfg.fitness.T, cfg.seed)
         if engine is None:
             engine = open_engine(cfg, dataset)
             stack.callback(engine.close)
+        if resumed is not None and resumed.engine is not None:
+            engine.load_state_dict(resumed.engine)
         if not resume:
             stack.enter_context(RunLock(run_dir, "msenas search"))
             new_run_dir(cfg, str(run_dir))             # again, under the lock: two fresh runs into one --out
@@ -152,8 +155,14 @@ def run_search(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, pro
                   file=sys.stderr)
         atomic_write_text(run_dir / CONFIG, dump_config(cfg) + "\n")
         atomic_write_text(run_dir / DATASET, dump_config(describe_dataset(cfg, dataset)) + "\n")
-        return _Run(cfg, run_dir, engine, progress, costs_on(cfg, dataset.info)).go(
-            resume and checkpoint.exists(run_dir))
+        return _Run(cfg, run_dir, engine, progress, costs_on(cfg, dataset.info)).go(resumed)
+
+
+def resumed_state(run_dir: Path, cfg: RunConfig) -> SearchState:
+    """The run's newest good checkpoint, refused (ConfigError naming the field) when made with another config."""
+    record = config_record(cfg)
+    return checkpoint.load(run_dir, check=lambda state: state.config and check_same_config(run_dir, state.config,
+                                                                                              record))
 
 
 class _Run:
@@ -165,8 +174,8 @@ class _Run:
         self.record = config_record(cfg)
         self.state: SearchState | None = None
 
-    def go(self, resume: bool) -> SearchState:
-        self.state = self._start(resume)
+    def go(self, resumed: SearchState | None) -> SearchState:
+        self.state = self._start(resumed)
         try:
             return self._async() if self.cfg.search.mode == "async" else self._generations()
         except KeyboardInterrupt:
@@ -177,17 +186,14 @@ class _Run:
                                     f"{self.run_dir / checkpoint.CURRENT}; continue with: "
                                     f"msenas search --resume {self.run_dir}") from None
 
-    def _start(self, resume: bool) -> SearchState:
+    def _start(self, resumed: SearchState | None) -> SearchState:
+        """The checked checkpoint state (its engine state already loaded), or a fresh one."""
         cfg, run_dir = self.cfg, self.run_dir
-        if resume:
-            state = checkpoint.load(run_dir)
-            if state.config:
-                check_same_config(run_dir, state.config, self.record)
+        if resumed is not None:
+            state = resumed
             results.rewrite_generations(run_dir, state.logbook)
             if cfg.search.mode == "sync":
                 results.truncate_evaluations(run_dir, state.evaluations)
-            if state.engine is not None:
-                self.engine.load_state_dict(state.engine)
         else:
             state = initial_state(cfg.seed)
             results.rewrite_generations(run_dir, [])

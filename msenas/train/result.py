@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from msenas.atomic import atomic_write_bytes
-from msenas.errors import MsenasError
+from msenas.errors import MsenasError, describe
 from msenas.rundir import CONFIG, GENOME, METRICS, RESULT_SCHEMA, WEIGHTS, write_json
 
 
@@ -37,7 +37,7 @@ def load_tensors(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         return torch.load(p, map_location=device, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
         raise ResultError(f"{p}: cannot load with weights_only=True "
-                          f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
+                          f"({describe(e)})") from None
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -101,7 +101,7 @@ def load_result(out_dir: str | os.PathLike, device: str | torch.device = "cpu", 
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as e:
-        raise ResultError(f"{out / WEIGHTS}: does not fit genome.json ({str(e).splitlines()[0]})") from None
+        raise ResultError(f"{out / WEIGHTS}: does not fit genome.json ({describe(e)})") from None
     return model.to(device).eval(), genome, config
 
 

@@ -31,6 +31,7 @@ from msenas.genome import Genome
 from msenas.genome import io as genome_io
 from msenas.memory import check_memory
 from msenas.nn.cost import complexity
+from msenas.outguard import check_folder
 from msenas.rundir import CONFIG, GENOME, MODEL, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
 from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
 from msenas.train.config import TrainConfig, TrainConfigError
@@ -78,7 +79,7 @@ def train(genome: Architecture, dataset: Dataset, cfg: TrainConfig, out_dir: str
           progress: bool = True, data: DataConfig | None = None,
           on_epoch_end: Callable[[dict], None] | None = None) -> dict:
     """Train `genome` on `dataset` (built from `data`, recorded with the result) into out_dir; the metrics."""
-    out = Path(out_dir)
+    out = check_folder(out_dir, "result")
     with RunLock(out, "msenas train"):
         _check_folder(out, resume)
         run = _start(genome, dataset, cfg)

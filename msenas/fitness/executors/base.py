@@ -123,4 +123,7 @@ class Executor:
 
 def make_executor(probe: ProbeData, cfg: FitnessConfig, ex: ExecutorConfig, **kw: Any) -> Executor:
     """The executor `ex` asks for (auto: serial, ray or ray-gpu, see ExecutorConfig.resolved_kind)."""
-    return EXECUTORS.get(ex.resolved_kind()).from_config(probe, cfg, ex, **kw)
+    cls = EXECUTORS.get(ex.resolved_kind())
+    if getattr(cls, "placed", False):          # workers a cluster places: they wait for free resources
+        kw.setdefault("start_timeout", ex.placement_timeout)
+    return cls.from_config(probe, cfg, ex, **kw)

@@ -94,13 +94,47 @@ def auto_gpus(workers: int, address: str | None) -> float:
     return 1.0 if gpus >= workers else 1.0 / math.ceil(workers / gpus)
 
 
+RESOURCES = (("num_cpus", "CPU"), ("num_gpus", "GPU"))   # an actor's resource option -> Ray's resource name
+STARTUP_LIMIT = 600.0    # seconds placed workers may take to start (processes importing torch on a loaded machine)
+
+
+def _need_text(resources: dict[str, float]) -> str:
+    """'1 CPU, 0.5 GPU' of {'num_cpus': 1, 'num_gpus': 0.5}."""
+    return ", ".join(f"{v:g} {k[4:-1].upper()}" for k, v in resources.items() if v)
+
+
+def _free_text(available: dict) -> str:
+    return ", ".join(f"{available.get(k, 0):g} {k}" for k in ("CPU", "GPU") if k == "CPU" or available.get(k))
+
+
+def check_room(workers: int, resources: dict[str, float], address: str | None) -> None:
+    """ClusterError at once when the whole cluster has fewer CPUs or GPUs than `workers` actors need."""
+    import ray
+
+    total = ray.cluster_resources()
+    for key, name in RESOURCES:
+        need = workers * resources.get(key, 0.0)
+        if need > total.get(name, 0.0) + 1e-9:
+            where = f"the Ray cluster at {address}" if address else "this local Ray"
+            raise ClusterError(f"{where} has {total.get(name, 0.0):g} {name}s in all, but {workers} workers of "
+                               f"{_need_text(resources)} need {need:g}; lower --workers (search.workers) or "
+                               f"search.{'cpus' if name == 'CPU' else 'gpus'}_per_worker, or add nodes")
+
+
 @EXECUTORS.register("ray")
 class RayEvaluator(Executor):
-    """Evaluates genomes on `workers` Ray actors (num_cpus / num_gpus each), local or on a cluster."""
+    """Evaluates genomes on `workers` Ray actors (num_cpus / num_gpus each), local or on a cluster.
+
+    A cluster too small for the workers asked for is a ClusterError at once; one that cannot place them all
+    within `start_timeout` seconds (search.placement_timeout: others hold what they need) is one then. Placed
+    workers may take up to STARTUP_LIMIT s to start.
+    """
+
+    placed = True                                    # make_executor passes search.placement_timeout as start_timeout
 
     def __init__(self, probe: ProbeData, cfg: FitnessConfig, workers: int = 2, address: str | None = None,
                  retries: int = 2, evaluate_fn: EvaluateFn | None = None, timeout: float | None = None,
-                 start_timeout: float = 600.0, cpus: float = 1.0, gpus: float = 0.0, threads: int = 1):
+                 start_timeout: float = 60.0, cpus: float = 1.0, gpus: float = 0.0, threads: int = 1):
         import ray
 
         super().__init__()
@@ -110,7 +144,14 @@ class RayEvaluator(Executor):
         self.cfg, self.retries, self.evaluate_fn = cfg, retries, evaluate_fn
         self.timeout, self.start_timeout, self.threads = timeout, start_timeout, threads
         self.resources = {"num_cpus": cpus, "num_gpus": gpus}
+        self._actors, self._busy, self._idle = [], {}, []   # until the workers are up (close() may come first)
+        try:
+            check_room(workers, self.resources, address)
+        except ClusterError:
+            self.close()                             # shuts a Ray down that this executor started
+            raise
         self._cls = ray.remote(max_restarts=0, **self.resources)(_Worker)
+        self._reserve(workers)                       # the cluster can place them all now, or a one-line error
         self._probe_ref = ray.put(probe)             # in the object store once, read by every actor
         self._actors = [self._spawn() for _ in range(workers)]
         self._wait_ready(self._actors)               # start-up is not counted against a genome's timeout
@@ -128,8 +169,7 @@ class RayEvaluator(Executor):
 
     def describe(self) -> str:
         """One line: how many workers, with which resources."""
-        res = ", ".join(f"{v:g} {k[4:-1].upper()}" for k, v in self.resources.items() if v)
-        return f"{len(self._actors)} Ray workers ({res} each)"
+        return f"{len(self._actors)} Ray workers ({_need_text(self.resources)} each)"
 
     @property
     def workers(self) -> int:
@@ -148,16 +188,37 @@ class RayEvaluator(Executor):
     def _spawn(self):
         return self._cls.remote(self._probe_ref, self.cfg, self.evaluate_fn, self.threads)
 
+    def _reserve(self, workers: int) -> None:
+        """Wait up to start_timeout s until the cluster can place every worker at once (a placement group, removed
+        again: the actors are then scheduled as usual); ClusterError naming what is free otherwise."""
+        import ray
+        from ray.util.placement_group import placement_group, remove_placement_group
+
+        bundle = {name: self.resources[key] for key, name in RESOURCES if self.resources[key]}
+        group = placement_group([bundle] * workers)
+        try:
+            placed = group.wait(timeout_seconds=self.start_timeout)
+            free = _free_text(ray.available_resources())
+        finally:
+            remove_placement_group(group)
+        if not placed:
+            self.close()
+            raise ClusterError(f"{workers} Ray workers could not be placed within {self.start_timeout:g} s (each "
+                               f"needs {_need_text(self.resources)}; free now: {free}); lower --workers, wait for "
+                               "the cluster to free up, or raise search.placement_timeout")
+
     def _wait_ready(self, actors: list) -> None:
+        """Wait until every actor is up; ClusterError when they take STARTUP_LIMIT s in all (placed workers may
+        start slowly: processes importing torch on a loaded machine)."""
         import ray
 
-        refs = [a.ready.remote() for a in actors]
-        done, _ = ray.wait(refs, num_returns=len(refs), timeout=self.start_timeout)
-        if len(done) < len(refs):
+        done, pending = ray.wait([a.ready.remote() for a in actors], num_returns=len(actors), timeout=STARTUP_LIMIT)
+        if pending:
+            free = _free_text(ray.available_resources())
             self.close()
-            need = ", ".join(f"{v:g} {k[4:-1].upper()}" for k, v in self.resources.items() if v)
-            raise ClusterError(f"{len(refs) - len(done)} of {len(refs)} Ray workers did not start within "
-                               f"{self.start_timeout:g} s (each needs {need}: not enough free in the cluster?)")
+            raise ClusterError(f"{len(pending)} of {len(actors)} Ray workers did not start within {STARTUP_LIMIT:g} s "
+                               f"(each needs {_need_text(self.resources)}; free now: {free}); see the Ray worker "
+                               "logs (an overloaded machine? a node lost?)")
         self.device = ray.get(done)[0]
 
     def submit(self, tag: Hashable, genome: Genome, proxies: tuple[str, ...]) -> None:
@@ -209,6 +270,8 @@ class RayEvaluator(Executor):
                 self._idle.append(a)
                 return []
             rec = failed(genome, proxies, f"worker died {tries + 1} times: {type(e).__name__}")
+            tries += 1
+        rec.worker_deaths = tries                   # evaluations.jsonl says which genome lost workers
         self._idle.append(a)
         return [(tag, rec)]
 
@@ -252,4 +315,4 @@ class RayEvaluator(Executor):
         self._actors, self._busy, self._idle = [], {}, []
 
 
-__all__ = ["ClusterError", "RayEvaluator", "check_reachable", "connect"]
+__all__ = ["ClusterError", "RayEvaluator", "check_reachable", "check_room", "connect"]
