@@ -1,7 +1,9 @@
 """What fitness, training and MA-DARTS share at run time: device, mixed precision, seeds, the evaluation loop.
 
 - `resolve_device("auto" | "cpu" | "cuda")`: auto takes a GPU when torch sees one;
-  asking for cuda without one is a config error naming the field.
+  asking for cuda without one is a config error naming the field. On a GPU it
+  also picks (once per process, with a log line) spikingjelly's neuron kernels:
+  msenas/nn/cuda_backend.py.
 - `resolve_precision(device, amp)`: the one mixed-precision helper of training,
   evaluation, the fitness probe and MA-DARTS. amp = auto (float16 on a GPU,
   float32 on the CPU), on (float16; needs a GPU), off, bf16 or fp16 (that
@@ -33,7 +35,12 @@ def resolve_device(name: str, error: type[ConfigError] = ConfigError, field: str
     has_cuda = torch.cuda.is_available()
     if name == "cuda" and not has_cuda:
         raise error(f"{field}: 'cuda' requested but torch sees no CUDA GPU (use {field}=auto or cpu)")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
+    device = torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
+    if device.type == "cuda":                      # once per process: which spikingjelly kernels run the neurons
+        from msenas.nn.cuda_backend import select_backend
+
+        select_backend(device)
+    return device
 
 
 AMP_MODES = ("auto", "on", "off", "bf16", "fp16")
