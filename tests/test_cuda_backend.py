@@ -5,6 +5,7 @@ the last step, asking spikingjelly what it bound on a CUDA device, needs one (do
 """
 import importlib.util
 import logging
+import os
 
 import pytest
 import torch
@@ -63,3 +64,14 @@ def test_a_users_request_is_read_from_spikingjellys_variable(monkeypatch):
 def test_off_cuda_nothing_is_probed():
     assert select_backend(torch.device("cpu")) == "cpu" and resolve_device("cpu") == torch.device("cpu")
     assert cuda_backend._select.cache_info().currsize == 0   # the CUDA-only step never ran
+
+
+def test_batches_bound_for_cuda_get_worker_processes_and_pinned_memory_only_with_a_gpu():
+    from msenas.data import default_workers, get_dataset, make_loader
+
+    assert default_workers("cuda") == max(0, min(4, (os.cpu_count() or 1) - 1))
+    split = get_dataset("digits", size=8).train
+    loader = make_loader(split, 16, True, seed=1, device="cuda")   # what training on a GPU builds
+    assert loader.num_workers == default_workers("cuda") and loader.pin_memory == torch.cuda.is_available()
+    serial = make_loader(split, 16, True, seed=1, workers=0)
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(loader, serial))

@@ -72,6 +72,12 @@ def test_resolve_precision_on_the_cpu():
         resolve_precision(CPU, "half")
 
 
+def test_the_policy_for_a_cuda_device_without_touching_one():
+    gpu = torch.device("cuda")                            # a device object only: nothing runs on it
+    assert [resolve_precision(gpu, a).dtype for a in ("auto", "on", "off", "bf16", "fp16")] == \
+        [torch.float16, torch.float16, None, torch.bfloat16, torch.float16]
+
+
 def _step(net, x, y, precision: Precision):
     """One forward/backward under `precision`: (logits as float32, loss, flat gradient)."""
     net.zero_grad(set_to_none=True)
