@@ -205,7 +205,7 @@ def run(args: argparse.Namespace, table: Table, t_start: float) -> None:
     acc, secs = short_training(genome, ds, data, dev, s)
     capped = f" (at most {s.accuracy_batches} batches each)" if s.accuracy_batches else ""
     table.add("accuracy", dev, acc, "test acc", f"{s.epochs} epoch(s){capped} on {s.train_per_class}/class, amp auto, "
-                                                f"{secs:.0f} s (JPEG-decoded CIFAR-10: close to, not equal to, binary)")
+                                                f"{secs:.0f} s")
     secs, vacc = darts_epoch(ds, data, dev, s)
     table.add("darts", dev, secs, "s/epoch", f"{s.darts_batches} step pairs + {s.darts_batches} validation "
                                              f"batches, amp auto, valid acc {vacc:.3f}")

@@ -6,6 +6,7 @@ layout that the test writes itself, so it needs neither ../shared nor a download
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,39 @@ def test_bad_calls_are_one_line_errors(tmp_path):
         (line,) = res.stderr.strip().splitlines()
         assert res.returncode == 2 and line.startswith("gpu_check: error: ") and says in line
     assert not (tmp_path / "o").exists()
+
+
+def recipe(command: str) -> list[str]:
+    """A command of experiments/cifar10.toml's header, as written there (comment lines joined, '#' dropped)."""
+    lines = [ln.lstrip("#").strip() for ln in (ROOT / "experiments" / "cifar10.toml").read_text().splitlines()
+             if ln.startswith("#")]
+    text = " ".join(lines)
+    start = text.index(command)
+    stop = text.find(" ", text.index("--out ", start) + len("--out "))       # the end of the --out value
+    return shlex.split(text[start:stop])[1:]                                  # without "msenas"
+
+
+def test_the_recipe_commands_in_the_toml_header_run_as_written(tmp_path):
+    from msenas.cli import build_parser, main
+    from msenas.search.config import load_config
+
+    search = recipe("msenas search --config experiments/cifar10.toml")
+    assert search[:5] == ["search", "--config", "experiments/cifar10.toml", "--set", "data.data_dir=DATA"]
+    args = build_parser().parse_args(search)          # every flag exists; the config and its --set load
+    assert args.workers == 8
+    cfg = load_config(str(ROOT / args.config), [s.replace("DATA", str(tmp_path)) for s in args.overrides])
+    assert (cfg.space, cfg.search.population, cfg.search.generations, cfg.fitness.T) == ("mse-nas", 50, 100, 4)
+
+    train_cmd = recipe("msenas train runs/cifar10-s0/export/genome_01.json")
+    data = fake_cifar10(tmp_path / "data", rows=20)
+    genome = str(ROOT / "experiments" / "genomes" / "cifar10_msenas_s0.json")
+    argv = [genome if a.endswith("genome_01.json") else str(data) if a == "DATA" else a for a in train_cmd]
+    argv[argv.index("--out") + 1] = str(tmp_path / "final")
+    toy = ["--epochs", "1", "--set", "warmup_epochs=0", "--set", "max_train_batches=1", "--set", "batch_size=8",
+           "--set", "device=cpu", "--quiet"]           # the same run at toy size: the later options win
+    assert main([*argv, *toy]) == 0
+    saved = json.loads((tmp_path / "final" / "config.json").read_text())
+    train = saved["train"]
+    assert (train["lr"], train["weight_decay"], train["label_smoothing"], train["T"], train["optimizer"]) == \
+        (0.001, 0.01, 0.1, 4, "adamw")
+    assert saved["data"]["options"]["augment"] is True and saved["dataset"] == "cifar10"
