@@ -12,8 +12,8 @@ What is counted on the CPU (run here, short):
             channels, pixels and batch from the small run to the full size
   FLOPs     2 x multiply-accumulates of every conv/linear at full size (msenas.nn.cost.complexity for a
             genome, conv hooks for the supernet), x 3 for a training step (forward + two backward GEMMs)
-  host      seconds of CPU work a GPU run keeps on the host, measured here at full size: building and
-            initialising a network (fitness builds one per genome)
+  host      CPU seconds of work a GPU run keeps on the host, measured here at full size (one thread):
+            building and initialising a network on the CPU (fitness builds one per genome, then moves it)
 and turned into H100 seconds with stated rates (RATES: a fast and a slow case) as
   t = host + max(kernels x launch, FLOPs / conv rate + bytes / bandwidth)          (fast case)
   t = host + kernels x launch + FLOPs / conv rate + bytes / bandwidth              (slow case)
@@ -135,10 +135,10 @@ def fitness_work(genome_full, cfg: FitnessConfig) -> Work:
     n_probe = 10 * cfg.per_class
     fwd = genome_flops(genome_full, (3, 32, 32), cfg.T, 2 * n_probe, 1.0)
     train = genome_flops(genome_full, (3, 32, 32), cfg.T, cfg.steps * cfg.batch_size, 3.0)
-    t0 = time.perf_counter()
+    t0 = time.process_time()                                    # CPU seconds: what an idle core would take
     with seeded(0):
         build_network(genome_full, (3, 32, 32), 10, cfg.T)
-    host = time.perf_counter() - t0
+    host = time.process_time() - t0
     # the profiled run mixes probe (80) and train (batch 64) work: scale by width and pixels only
     return Work(kernels, alloc * (48 / SMALL["width"]) * (32 / SMALL["size"]) ** 2, fwd + train, host)
 

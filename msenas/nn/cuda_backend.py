@@ -79,7 +79,7 @@ def probe(neuron: str = "lif", device_index: int | None = None) -> dict[str, str
 
                 _check_native_device(module._build_info, device_index)
             out[name] = None
-        except (ImportError, OSError) as e:          # what spikingjelly itself treats as "unavailable"
+        except Exception as e:  # noqa: BLE001 - spikingjelly skips ImportError/OSError; anything else is news too
             out[name] = f"{type(e).__name__}: {e}"
     return out
 
@@ -99,7 +99,12 @@ def select_backend(device: torch.device) -> str:
     if device.type != "cuda":
         return "cpu"
     index = device.index if device.index is not None else torch.cuda.current_device()
-    return _select(index)
+    try:
+        return _select(index)
+    except Exception as e:  # noqa: BLE001 - finding out must never stop a run
+        log.warning("could not tell which spikingjelly kernels run the neurons on cuda:%d (%s: %s)",
+                    index, type(e).__name__, e)
+        return "unknown"
 
 
 @functools.cache
