@@ -11,7 +11,7 @@ Rows (full sizes: SIZES["full"]; --small: SIZES["small"], the same code at toy s
             fused C kernels), msenas/nn/cuda_backend.py
   fitness   seconds per genome of the default fitness (loss_params), MSE-NAS space at C=48 on 32x32
             CIFAR-10, T=4, float32 (fitness.amp off, the default) and bfloat16 autocast; target on a GPU:
-            <= 1 s per genome (the CPU's figures for comparison: docs/cluster.md)
+            <= 1 s per genome
   train     training images/s of the searched genome (experiments/genomes/cifar10_msenas_s0.json at
             --width 48), T=4, batch 128, through msenas.train.train: float32, float16 + GradScaler and
             bfloat16 (the second of two capped epochs, so compilation and autotuning are not counted);
@@ -23,10 +23,11 @@ Rows (full sizes: SIZES["full"]; --small: SIZES["small"], the same code at toy s
 
 How the full sizes were chosen (no GPU was available when they were set, so these are predictions that the
 first run replaces with measurements): experiments/predict_gpu.py counts each item's work on the CPU
-(multiply-accumulates, neuron elements, kernel launches) and turns it into H100 seconds with stated rates;
-docs/cluster.md ("first hour on a GPU") has its table. Predicted: fitness 9 genomes ~15 s, CPU fitness
-1 genome ~40 s, train 3 x 2 x 30 steps ~25 s, accuracy 3 epochs on 10,000 images ~40 s, darts ~35 s, plus
-Python start, data and Triton compilation ~60 s: about 3.5 minutes, leaving room under 5.
+(kernel launches, bytes, FLOPs, host CPU seconds) and turns it into H100 seconds for a fast and a slow
+case (docs/cluster.md, section 8.5): fitness 0.48-1.35 s per genome, a training step at batch 128
+0.034-0.235 s, a MA-DARTS step pair 0.21-0.77 s. The items were then sized for a total of about 1.3-3.6
+minutes, so that even the slow case plus Triton's kernel compilation stays under 5: 2 x 9 fitness genomes,
+3 precisions x 2 capped epochs of 30 training steps, 3 epochs on 10,000 images, 40 MA-DARTS step pairs.
 """
 from __future__ import annotations
 
