@@ -1,9 +1,15 @@
 """What fitness, training and MA-DARTS share at run time: device, mixed precision, seeds, the evaluation loop.
 
 - `resolve_device("auto" | "cpu" | "cuda")`: auto takes a GPU when torch sees one;
-  asking for cuda without one is a config error naming the field.
-- `use_amp(device, "auto" | "on" | "off")`: float16 autocast (with a GradScaler
-  when training) is on exactly when on a GPU, unless switched off.
+  asking for cuda without one is a config error naming the field. On a GPU it
+  also picks (once per process, with a log line) spikingjelly's neuron kernels:
+  msenas/nn/cuda_backend.py.
+- `resolve_precision(device, amp)`: the one mixed-precision helper of training,
+  evaluation, the fitness probe and MA-DARTS. amp = auto (float16 on a GPU,
+  float32 on the CPU), on (float16; needs a GPU), off, bf16 or fp16 (that
+  autocast dtype on any device, the CPU included). The returned `Precision`
+  gives the autocast context and the GradScaler (enabled for float16 only:
+  bfloat16 has float32's exponent range, so its gradients do not underflow).
 - `stream_seed(*parts)`: a 32-bit seed per (run seed, epoch, stream), so a
   resumed run sees the same batches; `seeded(seed)`: a forked torch RNG.
 - `evaluate_model(...)`: accuracy, loss and spikes (NoS) per sample on a split.
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -28,19 +35,55 @@ def resolve_device(name: str, error: type[ConfigError] = ConfigError, field: str
     has_cuda = torch.cuda.is_available()
     if name == "cuda" and not has_cuda:
         raise error(f"{field}: 'cuda' requested but torch sees no CUDA GPU (use {field}=auto or cpu)")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
+    device = torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
+    if device.type == "cuda":                      # once per process: which spikingjelly kernels run the neurons
+        from msenas.nn.cuda_backend import select_backend
+
+        select_backend(device)
+    return device
 
 
-def use_amp(device: torch.device, amp: str, error: type[ConfigError] = ConfigError) -> bool:
-    """Mixed precision for amp = auto | on | off on `device` ('on' needs CUDA)."""
+AMP_MODES = ("auto", "on", "off", "bf16", "fp16")
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The device a network runs on and the dtype autocast computes in (None: float32 throughout)."""
+
+    device: torch.device
+    dtype: torch.dtype | None = None
+
+    @property
+    def mixed(self) -> bool:
+        """True when autocast is on."""
+        return self.dtype is not None
+
+    @property
+    def name(self) -> str:
+        """float32, bfloat16 or float16 (for logs and result files)."""
+        return str(self.dtype or torch.float32).removeprefix("torch.")
+
+    def autocast(self):
+        """The autocast context of this precision (a no-op context for float32)."""
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype, enabled=self.mixed)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """Loss scaling for float16 (its small gradients underflow otherwise); a pass-through for the others."""
+        return torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+
+
+def resolve_precision(device: torch.device, amp: str = "auto", error: type[ConfigError] = ConfigError,
+                      field: str = "amp") -> Precision:
+    """Precision for amp = auto | on | off | bf16 | fp16 on `device`; 'on' without CUDA raises `error`."""
+    if amp not in AMP_MODES:
+        raise error(f"{field}: must be one of {', '.join(AMP_MODES)}, got {amp!r}")
     if amp == "on" and device.type != "cuda":
-        raise error("amp: 'on' needs a CUDA device (mixed precision is GPU-only here; use amp=auto)")
-    return device.type == "cuda" and amp != "off"
-
-
-def autocast(device: torch.device, amp: bool):
-    """float16 autocast on CUDA when amp is on; a no-op context otherwise."""
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp and device.type == "cuda")
+        raise error(f"{field}: 'on' needs a CUDA device (use {field}=auto, or bf16 / fp16 to force "
+                    "mixed precision on the CPU)")
+    if amp in _DTYPES:
+        return Precision(device, _DTYPES[amp])
+    return Precision(device, torch.float16 if device.type == "cuda" and amp != "off" else None)
 
 
 def stream_seed(*parts: int) -> int:
@@ -71,15 +114,17 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 @torch.no_grad()
 def evaluate_model(model: nn.Module, split: TorchDataset, *, T: int, batch_size: int, device: torch.device,
-                   amp: bool = False, max_batches: int | None = None, progress: bool = False,
+                   precision: Precision | None = None, max_batches: int | None = None, progress: bool = False,
                    desc: str = "eval", energy=None) -> dict:
     """acc, loss, n_samples and, per sample, spikes (total, per cell), firing rate per cell, SOPs, MACs and
-    energy in pJ (msenas.energy.EnergyConfig `energy`, default 45 nm constants) of `model` (eval mode) on a split."""
+    energy in pJ (msenas.energy.EnergyConfig `energy`, default 45 nm constants) of `model` (eval mode) on a split,
+    forwards under `precision` (default float32)."""
     from tqdm import tqdm
 
     from msenas.data import make_loader, to_time_major
     from msenas.nn.monitor import SpikeMonitor
 
+    precision = precision or Precision(device)
     was_training = model.training
     model.eval()
     loader = make_loader(split, batch_size, shuffle=False, seed=0)
@@ -92,7 +137,7 @@ def evaluate_model(model: nn.Module, split: TorchDataset, *, T: int, batch_size:
                 break
             x = to_time_major(xb, T).to(device, non_blocking=True)   # [T,B,C,H,W]
             y = yb.to(device, non_blocking=True)                     # [B]
-            with autocast(device, amp):
+            with precision.autocast():
                 logits = model(x)                                    # [T,B,K]
             mean = logits.float().mean(0)                            # [B,K]
             loss_sum += float(F.cross_entropy(mean, y, reduction="sum"))

@@ -53,6 +53,7 @@ class DartsConfig(Config):
     max_valid_batches: int | None = None     # cap on held-out batches for the epoch's validation
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["auto", "on", "off", "bf16", "fp16"] = "auto"   # as training: float16 exactly on a GPU
     torch_threads: int | None = None         # CPU threads (None: torch's default; 1 on a CPU shared with other jobs)
 
     def __post_init__(self) -> None:

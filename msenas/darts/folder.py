@@ -82,11 +82,11 @@ def load_checkpoint(out: Path, config: dict, aug_rng: np.random.Generator | None
 
 
 def _diff(saved: dict, now: dict, prefix: str = "") -> list[str]:
-    """Fields that differ between two configs (the device and thread count may change on resume)."""
+    """Fields that differ between two configs (device, precision and thread count may change on resume)."""
     out = []
     for k in sorted(set(saved) | set(now)):
         a, b = saved.get(k), now.get(k)
-        if k in ("device", "torch_threads", "resolved"):
+        if k in ("device", "amp", "torch_threads", "resolved"):
             continue
         if isinstance(a, dict) and isinstance(b, dict):
             out += _diff(a, b, f"{prefix}{k}.")

@@ -4,7 +4,8 @@ The train split is cut (stratified, seeded) into a weight half and an alpha
 half. Each step first updates the alphas on an alpha-half batch (Adam; first
 or second order, see bilevel.py), then the weights on a weight-half batch.
 After every epoch: validation on the alpha half, spikes per cell (NoS) for
-training and validation, the derived genome, and an atomic checkpoint.
+training and validation, the derived genome, and an atomic checkpoint. Device
+and mixed precision come from msenas.runtime, as in training (`amp`).
 """
 from __future__ import annotations
 
@@ -31,7 +32,15 @@ from msenas.genome.types import Genome
 from msenas.nn.monitor import SpikeMonitor
 from msenas.outguard import check_folder
 from msenas.rundir import CONFIG, RunLock
-from msenas.runtime import evaluate_model, resolve_device, seeded, stream_seed, torch_threads
+from msenas.runtime import (
+    Precision,
+    evaluate_model,
+    resolve_device,
+    resolve_precision,
+    seeded,
+    stream_seed,
+    torch_threads,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,8 @@ class _Run:
     a_opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.CosineAnnealingLR
     device: torch.device
+    precision: Precision
+    scaler: torch.amp.GradScaler        # float16 loss scaling (a pass-through otherwise)
 
 
 def split_train(dataset: Dataset, cfg: DartsConfig) -> tuple[SplitView, SplitView]:
@@ -60,28 +71,38 @@ def split_train(dataset: Dataset, cfg: DartsConfig) -> tuple[SplitView, SplitVie
 
 
 def mean_ce(model: nn.Module, batch) -> torch.Tensor:
-    """Cross-entropy of the mean over T of the logits; batch = (x [T,B,C,H,W], y [B])."""
+    """Cross-entropy (float32) of the mean over T of the logits; batch = (x [T,B,C,H,W], y [B])."""
     x, y = batch
-    return F.cross_entropy(model(x).mean(0), y)
+    return F.cross_entropy(model(x).float().mean(0), y)
 
 
 def _start(dataset: Dataset, cfg: DartsConfig) -> _Run:
     device = resolve_device(cfg.device, DartsConfigError)
+    precision = resolve_precision(device, cfg.amp, DartsConfigError)
     with seeded(cfg.seed):
         model = Supernet(cfg, dataset.info.in_shape, dataset.info.n_classes).to(device)
     w_opt = bilevel.W_OPTIMIZERS.get(cfg.w_optimizer)(model.weight_parameters(), cfg)
     a_opt = torch.optim.Adam(model.arch_parameters(), lr=cfg.alpha_lr, betas=(0.5, 0.999),
                              weight_decay=cfg.alpha_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
-    return _Run(model, w_opt, a_opt, sched, device)
+    return _Run(model, w_opt, a_opt, sched, device, precision, precision.grad_scaler())
 
 
 def _alpha_step(run: _Run, cfg: DartsConfig, train_batch, val_batch) -> None:
+    """One alpha update; skipped when a float16 gradient overflowed (as the GradScaler skips weight steps)."""
+    scale = run.scaler.get_scale() if run.scaler.is_enabled() else 1.0
+
+    def loss(model: nn.Module, batch) -> torch.Tensor:
+        with run.precision.autocast():
+            return mean_ce(model, batch) * scale
+
     if cfg.order == "first":
-        grads = bilevel.first_order(run.model, mean_ce, val_batch)
+        grads = bilevel.first_order(run.model, loss, val_batch, loss_scale=scale)
     else:
-        grads = bilevel.second_order(run.model, mean_ce, train_batch, val_batch,
-                                     xi=run.w_opt.param_groups[0]["lr"], weight_decay=cfg.w_weight_decay)
+        grads = bilevel.second_order(run.model, loss, train_batch, val_batch, xi=run.w_opt.param_groups[0]["lr"],
+                                     weight_decay=cfg.w_weight_decay, loss_scale=scale)
+    if not all(bool(torch.isfinite(g).all()) for g in grads):
+        return
     run.a_opt.zero_grad(set_to_none=True)
     for p, g in zip(run.model.arch_parameters(), grads):
         p.grad = g.detach()
@@ -91,14 +112,17 @@ def _alpha_step(run: _Run, cfg: DartsConfig, train_batch, val_batch) -> None:
 def _weight_step(run: _Run, cfg: DartsConfig, batch, monitor: SpikeMonitor) -> tuple[float, int]:
     """One weight update on a weight-half batch (spikes counted); (loss, correct predictions)."""
     weights = run.model.weight_parameters()
-    with monitor:
+    with monitor, run.precision.autocast():
         logits = run.model(batch[0])                                          # [T,B,K]
+    logits = logits.float()
     loss = F.cross_entropy(logits.mean(0), batch[1])
     run.w_opt.zero_grad(set_to_none=True)
-    loss.backward(inputs=weights)
+    run.scaler.scale(loss).backward(inputs=weights)
     if cfg.grad_clip > 0:
+        run.scaler.unscale_(run.w_opt)                                        # clip the true gradients
         nn.utils.clip_grad_norm_(weights, cfg.grad_clip)
-    run.w_opt.step()
+    run.scaler.step(run.w_opt)
+    run.scaler.update()
     return float(loss.detach()), int((logits.detach().mean(0).argmax(1) == batch[1]).sum())
 
 
@@ -147,8 +171,9 @@ def _train_epoch(run: _Run, cfg: DartsConfig, loaders, steps: int, update_alphas
 
 
 def evaluate_supernet(model: Supernet, split, cfg: DartsConfig, device: torch.device, progress: bool = False) -> dict:
-    """Loss, accuracy and NoS of the supernet (eval mode) on a held-out split."""
+    """Loss, accuracy and NoS of the supernet (eval mode) on a held-out split, in the search's precision."""
     ev = evaluate_model(model, split, T=cfg.T, batch_size=cfg.batch_size, device=device,
+                        precision=resolve_precision(device, cfg.amp, DartsConfigError),
                         max_batches=cfg.max_valid_batches, progress=progress, desc="darts validation")
     nos = {k: ev[k] for k in ("spikes", "spikes_per_cell", "firing_rate_per_cell", "sops", "macs", "energy_pj")}
     return {"valid_loss": ev["loss"], "valid_acc": ev["acc"], "valid_nos": nos}
@@ -213,7 +238,8 @@ def _alpha_steps(cfg: DartsConfig, steps: int, history: list) -> int:
 
 def _state(run: _Run) -> dict:
     return {"model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
-            "w_opt": run.w_opt.state_dict(), "a_opt": run.a_opt.state_dict(), "sched": run.sched.state_dict()}
+            "w_opt": run.w_opt.state_dict(), "a_opt": run.a_opt.state_dict(), "sched": run.sched.state_dict(),
+            "scaler": run.scaler.state_dict()}
 
 
 def _resume(out: Path, run: _Run, config: dict, aug_rng) -> tuple[list, list]:
@@ -234,6 +260,8 @@ def _load_state(run: _Run, ck: dict) -> None:
     run.w_opt.load_state_dict(ck["w_opt"])
     run.a_opt.load_state_dict(ck["a_opt"])
     run.sched.load_state_dict(ck["sched"])
+    if ck.get("scaler"):                      # float16 loss scale; absent in checkpoints of older versions
+        run.scaler.load_state_dict(ck["scaler"])
 
 
 def _run_config(dataset: Dataset, cfg: DartsConfig, run: _Run, data: DataConfig) -> dict:
@@ -242,7 +270,7 @@ def _run_config(dataset: Dataset, cfg: DartsConfig, run: _Run, data: DataConfig)
     return {"schema_version": folder.SCHEMA_VERSION, "darts": cfg.to_dict(),
             "data": data.to_dict(), "dataset": info.name, "in_shape": list(info.in_shape),
             "n_classes": info.n_classes, "event": info.event,
-            "resolved": {"device": run.device.type,
+            "resolved": {"device": run.device.type, "precision": run.precision.name,
                          "supernet_params": sum(p.numel() for p in run.model.weight_parameters())}}
 
 

@@ -51,6 +51,8 @@ class FitnessConfig(Config):
     promote: float = 1.0          # fraction promoted to the few-step proxies (1.0 = everyone)
     weights: tuple[tuple[str, float], ...] = ()  # custom composite; empty = the preset named by `proxy`
     device: Device = "auto"       # where a genome is scored: auto = cuda when the worker sees a GPU
+    amp: Literal["off", "auto", "bf16", "fp16"] = "off"   # autocast of the probe forwards and the few steps
+    #   (msenas.runtime.resolve_precision); off: float32 everywhere, so scores compare across devices
     energy: EnergyConfig = EnergyConfig()   # pJ per MAC and per accumulate (records' energy, the energy objective)
 
     def validate(self) -> "FitnessConfig":

@@ -30,7 +30,7 @@ from msenas.memory import check_memory
 from msenas.nn.cost import complexity
 from msenas.nn.monitor import SpikeMonitor
 from msenas.nn.network import build_network
-from msenas.runtime import resolve_device, seeded
+from msenas.runtime import Precision, resolve_device, resolve_precision, seeded
 
 
 def genome_key(genome: Genome) -> str:
@@ -50,7 +50,8 @@ def evaluate_genome(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxie
     fidelity = fidelity_of(tuple(proxies))
     try:
         device = resolve_device(cfg.device, FitnessConfigError, "fitness.device")
-        rec = _evaluate(genome, k, probe, cfg, tuple(proxies), device)
+        precision = resolve_precision(device, cfg.amp, FitnessConfigError, "fitness.amp")
+        rec = _evaluate(genome, k, probe, cfg, tuple(proxies), precision)
     except Exception as e:  # noqa: BLE001 - includes torch's out-of-memory RuntimeError
         rec = failed_record(k, _one_line(e), fidelity)
     rec.wall_time, rec.cpu_time = time.perf_counter() - t0, time.process_time() - c0
@@ -58,15 +59,16 @@ def evaluate_genome(genome: Genome, probe: ProbeData, cfg: FitnessConfig, proxie
 
 
 def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, names: tuple[str, ...],
-              device: torch.device) -> Record:
+              precision: Precision) -> Record:
     validate(genome)
     specs = [PROXIES.get(n) for n in names]
     few = any(s.fidelity == FEW_STEP for s in specs)
     check_memory(genome, probe.in_shape, probe.n_classes, batch=max(len(probe.y), cfg.batch_size if few else 0),
-                 T=cfg.T, training=True, device=device, what="score")   # before building: a one-line failed record
+                 T=cfg.T, training=True, device=precision.device, what="score",
+                 value_bytes=2 if precision.mixed else 4)   # before building: a one-line failed record
     cost = complexity(genome, probe.in_shape, probe.n_classes, cfg.T)
     ctx = ProxyContext(probe.target, cfg.metric, cfg.correlation, cfg.readout, cost.params)
-    runs = [_repeat(genome, key, r, probe, cfg, specs, ctx, device) for r in range(cfg.repeats)]
+    runs = [_repeat(genome, key, r, probe, cfg, specs, ctx, precision) for r in range(cfg.repeats)]
     raw = {n: _finite(float(np.mean([values[n] for values, _, _ in runs]))) for n in names}
     dead = any(d for _, _, d in runs)
     spikes = [s for _, s, _ in runs]
@@ -83,17 +85,19 @@ def _evaluate(genome: Genome, key: str, probe: ProbeData, cfg: FitnessConfig, na
 
 
 def _repeat(genome: Genome, key: str, r: int, probe: ProbeData, cfg: FitnessConfig, specs: list[Proxy],
-            ctx: ProxyContext, device: torch.device) -> tuple[dict[str, float], dict, bool]:
-    """One seeded initialisation (on the CPU, so every device starts from the same weights), moved to `device`:
-    (proxy values, spike summary at init, dead flag)."""
-    net = initialised_network(genome, key, r, probe, cfg, device)
+            ctx: ProxyContext, precision: Precision) -> tuple[dict[str, float], dict, bool]:
+    """One seeded initialisation (on the CPU, so every device starts from the same weights), moved to the device
+    and run under `precision`: (proxy values, spike summary at init, dead flag)."""
+    net = initialised_network(genome, key, r, probe, cfg, precision.device)
     monitor = SpikeMonitor(net)
-    m0 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == ZERO_COST), monitor)
+    with precision.autocast():
+        m0 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == ZERO_COST), monitor)
     dead = is_dead(m0.cell_counts[-1], cfg.metric)
     values = {s.name: s.fn(m0, ctx) for s in specs if s.fidelity == ZERO_COST}
     if any(s.fidelity == FEW_STEP for s in specs):
-        train_steps(net, probe, cfg.T, cfg.steps, cfg.batch_size, cfg.lr)
-        m1 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == FEW_STEP))
+        train_steps(net, probe, cfg.T, cfg.steps, cfg.batch_size, cfg.lr, precision)
+        with precision.autocast():
+            m1 = measure_named(net, probe, cfg.T, needs_of(s for s in specs if s.fidelity == FEW_STEP))
         dead = dead or is_dead(m1.cell_counts[-1], cfg.metric)
         values.update({s.name: s.fn(m1, ctx) for s in specs if s.fidelity == FEW_STEP})
     return values, monitor.summary(len(probe.y), cfg.energy), dead

@@ -25,6 +25,7 @@ from msenas.fitness.proxies import Measurement
 from msenas.fitness.sahd import layer_kernel
 from msenas.nn.monitor import SpikeMonitor
 from msenas.nn.neurons import NeuronParams, make_neuron
+from msenas.runtime import Precision
 
 
 def init_seed(key: str, run_seed: int, repeat: int) -> int:
@@ -105,7 +106,7 @@ def readout_counts(cells: list[torch.Tensor], neuron: NeuronParams = NeuronParam
     out = []
     for c in cells:
         functional.reset_net(lif)
-        out.append(lif(c).sum(0).flatten(1).cpu().numpy())
+        out.append(lif(c).sum(0).flatten(1).float().cpu().numpy())   # float: numpy has no bfloat16
     functional.reset_net(lif)
     return out
 
@@ -134,9 +135,13 @@ def measure(net: nn.Module, probe: ProbeData, T: int, kernel: bool = False,
     )
 
 
-def train_steps(net: nn.Module, probe: ProbeData, T: int, steps: int, batch_size: int, lr: float) -> float:
-    """`steps` Adam steps (CE of mean-over-T logits) on the fixed batches; returns the last loss."""
+def train_steps(net: nn.Module, probe: ProbeData, T: int, steps: int, batch_size: int, lr: float,
+                precision: Precision | None = None) -> float:
+    """`steps` Adam steps (CE of mean-over-T logits) on the fixed batches under `precision` (default float32);
+    returns the last loss. With float16 the GradScaler skips a step whose scaled gradients overflow."""
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    precision = precision or Precision(device_of(net))
+    scaler = precision.grad_scaler()
     net.train()
     device = device_of(net)
     loss = torch.tensor(float("nan"))
@@ -144,9 +149,11 @@ def train_steps(net: nn.Module, probe: ProbeData, T: int, steps: int, batch_size
         sl = slice(s * batch_size, (s + 1) * batch_size)
         x = time_major(probe.train_x, T, device, sl)   # [T,B,C,H,W]
         y = torch.as_tensor(probe.train_y[sl]).to(device)  # [B]
-        loss = F.cross_entropy(net(x).mean(0), y)      # [B,K] -> scalar
+        with precision.autocast():
+            loss = F.cross_entropy(net(x).float().mean(0), y)   # [B,K] -> scalar
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         functional.reset_net(net)
     return float(loss.detach())

@@ -5,7 +5,11 @@ forwards, multi-step and single-step, run the fused kernel of
 msenas/nn/fused.py: same dynamics and surrogate gradient, one pass over memory
 instead of a Python loop of tensor ops per time step. Anything the kernel does
 not cover (CUDA, half precision, another surrogate, soft reset, a recorded
-voltage sequence) takes spikingjelly's own path.
+voltage sequence) takes spikingjelly's own path. Under mixed precision
+(float16 / bfloat16 inputs, msenas.runtime.Precision) the membrane potential
+stays float32: spikingjelly's fused CUDA kernels (Triton or native, see
+msenas/nn/cuda_backend.py) take half inputs only with a float32 state, and
+fall back to their per-step reference loop when the state is half too.
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ class NeuronParams:
 # probe logs "Triton not available" (a harmless warning) to stderr: keep it quiet.
 logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
 
+HALF = (torch.float16, torch.bfloat16)   # autocast dtypes: their neuron state is kept in float32
+
 
 class FusedNode:
     """Mixin for a spikingjelly node: forwards on CPU through the fused kernel when it applies."""
@@ -58,8 +64,21 @@ class FusedNode:
         s, self.v = fused.neuron_forward(d, x_seq, v0, getattr(self, "w", None))
         return s                                                                # [T,B,...]
 
+    def materialize_states(self, inputs: tuple, states: tuple, step_mode: str) -> tuple:
+        """spikingjelly's states, except a float32 potential for half-precision multi-step inputs (see above)."""
+        x = inputs[0][0] if step_mode == "m" else inputs[0]                     # [B,...]
+        if step_mode != "m" or x.dtype not in HALF or self._neuron_precision is not None:
+            return super().materialize_states(inputs, states, step_mode)
+        v = states[0]
+        if torch.is_tensor(v) and v.shape == x.shape:
+            v = v.to(device=x.device, dtype=torch.float32)
+        else:                                  # a float after reset, or a state left from another batch shape
+            v = torch.full(x.shape, float(v) if not torch.is_tensor(v) else float(self.v_reset or 0.0),
+                           dtype=torch.float32, device=x.device)
+        return (v, *states[1:])
+
     def single_step_forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-        if args or kwargs or self._dynamics() is None or not fused.supported(x):
+        if args or kwargs or self._dynamics() is None or not (fused.supported(x) or x.dtype in HALF):
             return super().single_step_forward(x, *args, **kwargs)
         return self.multi_step_forward(x.unsqueeze(0)).squeeze(0)   # squeeze: its backward is a view
 

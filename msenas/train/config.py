@@ -33,7 +33,7 @@ class TrainConfig(Config):
     label_smoothing: float = 0.1
     loss: str = "ce"                  # msenas.train.optim.LOSSES: "ce" (CE of mean-over-T logits) | "tet"
     T: int = 4
-    amp: Literal["auto", "on", "off"] = "auto"      # "auto": mixed precision exactly when on a GPU
+    amp: Literal["auto", "on", "off", "bf16", "fp16"] = "auto"  # auto: float16 exactly on a GPU (msenas.runtime)
     device: Literal["auto", "cpu", "cuda"] = "auto"  # "auto": cuda when available
     seed: int = 0
     max_train_batches: int | None = None  # cap on train batches per epoch (quick runs)

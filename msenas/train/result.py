@@ -126,7 +126,7 @@ def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, 
                     device: str = "auto", batch_size: int | None = None, progress: bool = False) -> dict:
     """Load a result folder and evaluate it on its dataset's test split (data_dir overrides the saved one)."""
     from msenas.config import DataConfig
-    from msenas.runtime import evaluate_model, resolve_device, use_amp
+    from msenas.runtime import evaluate_model, resolve_device, resolve_precision
     from msenas.train.config import TrainConfig
 
     config = read_json(result_folder(out_dir) / CONFIG)
@@ -134,7 +134,7 @@ def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, 
         raise ResultError(f"{Path(out_dir) / CONFIG}: expected a JSON object")
     cfg = TrainConfig.from_dict(config.get("train", {}), where="config.json train.")
     dev = resolve_device(device, ResultError, "--device")
-    amp = use_amp(dev, "auto")
+    precision = resolve_precision(dev, "auto" if cfg.amp == "on" else cfg.amp)   # the training's, on this device
     model, _, config = load_result(out_dir, dev, batch_size or cfg.batch_size)
     if dataset is None:
         data = DataConfig.from_record(config.get("data"), f"{Path(out_dir) / CONFIG} data")
@@ -146,5 +146,5 @@ def evaluate_result(out_dir: str | os.PathLike, data_dir: str | None = None, *, 
                           f"and {config['n_classes']} classes, "
                           f"but {dataset.info.name} gives {dataset.info.in_shape} and {dataset.info.n_classes}")
     ev = evaluate_model(model, dataset.test, T=cfg.T, batch_size=batch_size or cfg.batch_size, device=dev,
-                        amp=amp, progress=progress, energy=cfg.energy)
+                        precision=precision, progress=progress, energy=cfg.energy)
     return {"test_acc": ev.pop("acc"), "test_loss": ev.pop("loss"), **ev}

@@ -3,7 +3,8 @@
 SPEC section 5 (after MSE-NAS, arXiv 2304.10749): direct encoding of static
 images, event frames [T,2,H,W] as they are, loss on the mean over T of the
 logits (or TET), network state reset after every batch, warmup + cosine
-schedule, label smoothing, float16 autocast on a GPU. One atomic, data-only
+schedule, label smoothing, mixed precision through msenas.runtime.resolve_precision
+(float16 with a GradScaler on a GPU by default). One atomic, data-only
 checkpoint per epoch; a resumed run continues from the saved epoch.
 
 A published network of spikingjelly's model zoo (msenas.zoo.ZooModel) trains
@@ -33,7 +34,7 @@ from msenas.memory import check_memory
 from msenas.nn.cost import complexity
 from msenas.outguard import check_folder
 from msenas.rundir import CONFIG, GENOME, MODEL, RESULT_SCHEMA, TRAIN_CHECKPOINT, WEIGHTS, RunLock, write_json
-from msenas.runtime import autocast, evaluate_model, resolve_device, seeded, stream_seed, use_amp
+from msenas.runtime import Precision, evaluate_model, resolve_device, resolve_precision, seeded, stream_seed
 from msenas.train.config import TrainConfig, TrainConfigError
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import load_tensors, save_tensors, write_metrics
@@ -55,7 +56,7 @@ class _Run:
     sched: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
     device: torch.device
-    amp: bool
+    precision: Precision
     steps_per_epoch: int
 
 
@@ -118,8 +119,9 @@ def _epoch(run: _Run, dataset: Dataset, cfg: TrainConfig, epoch: int, progress: 
     with bar:
         train_loss, train_acc, lr = _train_epoch(run, loader, LOSSES.get(cfg.loss), cfg, bar)
     t1, c1 = time.perf_counter(), time.process_time()
-    ev = evaluate_model(run.model, dataset.test, T=cfg.T, batch_size=cfg.batch_size, device=run.device, amp=run.amp,
-                        progress=progress, desc=f"test {epoch + 1}/{cfg.epochs}", energy=cfg.energy)
+    ev = evaluate_model(run.model, dataset.test, T=cfg.T, batch_size=cfg.batch_size, device=run.device,
+                        precision=run.precision, progress=progress, desc=f"test {epoch + 1}/{cfg.epochs}",
+                        energy=cfg.energy)
     record = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc,
               "test_acc": ev["acc"], "test_loss": ev["loss"], "spikes": ev["spikes"],
               "spikes_per_cell": ev["spikes_per_cell"], "firing_rate_per_cell": ev["firing_rate_per_cell"],
@@ -140,17 +142,16 @@ def _check_folder(out: Path, resume: bool) -> None:
 
 def _start(genome: Architecture, dataset: Dataset, cfg: TrainConfig) -> _Run:
     device = resolve_device(cfg.device, TrainConfigError)
-    amp = use_amp(device, cfg.amp, TrainConfigError)
+    precision = resolve_precision(device, cfg.amp, TrainConfigError)
     if isinstance(genome, Genome):
         check_memory(genome, dataset.info.in_shape, dataset.info.n_classes, batch=cfg.batch_size, T=cfg.T,
-                     training=True, device=device, value_bytes=2 if amp else 4)
+                     training=True, device=device, value_bytes=2 if precision.mixed else 4)
     model = build_model(genome, dataset, cfg).to(device)
     n_batches = math.ceil(len(dataset.train) / cfg.batch_size)
     steps = min(n_batches, cfg.max_train_batches or n_batches)
     opt = make_optimizer(cfg.optimizer, model, cfg.lr, cfg.weight_decay, cfg.momentum)
     sched = make_scheduler(opt, cfg.epochs * steps, round(cfg.warmup_epochs * steps))
-    scaler = torch.amp.GradScaler(device.type, enabled=amp)
-    return _Run(model, opt, sched, scaler, device, amp, steps)
+    return _Run(model, opt, sched, precision.grad_scaler(), device, precision, steps)
 
 
 def _train_epoch(run: _Run, loader, loss_fn, cfg: TrainConfig, bar) -> tuple[float, float, float]:
@@ -162,7 +163,7 @@ def _train_epoch(run: _Run, loader, loss_fn, cfg: TrainConfig, bar) -> tuple[flo
             break
         x = to_time_major(xb, cfg.T).to(run.device, non_blocking=True)  # [T,B,C,H,W]
         y = yb.to(run.device, non_blocking=True)                        # [B]
-        with autocast(run.device, run.amp):
+        with run.precision.autocast():
             logits = model(x)                                           # [T,B,K]
         loss = loss_fn(logits, y, cfg.label_smoothing)
         run.opt.zero_grad(set_to_none=True)
@@ -194,8 +195,8 @@ def _run_config(genome: Architecture, dataset: Dataset, cfg: TrainConfig, data: 
         macs = complexity(genome, dataset.info.in_shape, dataset.info.n_classes).macs
     zoo = {"zoo": genome.to_dict()} if isinstance(genome, ZooModel) else {}
     return {**zoo, "schema_version": RESULT_SCHEMA, "train": cfg.to_dict(),
-            "resolved": {"device": run.device.type, "amp": run.amp, "steps_per_epoch": run.steps_per_epoch,
-                         "total_steps": cfg.epochs * run.steps_per_epoch,
+            "resolved": {"device": run.device.type, "amp": run.precision.mixed, "precision": run.precision.name,
+                         "steps_per_epoch": run.steps_per_epoch, "total_steps": cfg.epochs * run.steps_per_epoch,
                          "warmup_steps": round(cfg.warmup_epochs * run.steps_per_epoch)},
             "data": data.to_dict(), "dataset": dataset.info.name, "in_shape": list(dataset.info.in_shape),
             "n_classes": dataset.info.n_classes, "event": dataset.info.event,

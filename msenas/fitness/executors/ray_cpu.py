@@ -47,6 +47,13 @@ class _Worker:
 
         return "cuda" if self.cfg.device != "cpu" and torch.cuda.is_available() else "cpu"
 
+    def placement(self) -> dict:
+        """The Ray GPU ids this worker holds, the CUDA_VISIBLE_DEVICES Ray gave it, and the device it scores on."""
+        import ray
+
+        return {"gpu_ids": [str(i) for i in ray.get_gpu_ids()], "device": self.ready(),
+                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
     """Raise ClusterError unless host:port of a Ray address accepts a TCP connection."""
@@ -175,6 +182,12 @@ class RayEvaluator(Executor):
     def workers(self) -> int:
         """Number of actors in the pool."""
         return len(self._actors)
+
+    def placements(self) -> list[dict]:
+        """Per worker: its Ray GPU ids, CUDA_VISIBLE_DEVICES and scoring device (see _Worker.placement)."""
+        import ray
+
+        return ray.get([a.placement.remote() for a in self._actors])
 
     @property
     def capacity(self) -> int:  # type: ignore[override]
