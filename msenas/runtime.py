@@ -1,7 +1,8 @@
 """What fitness, training and MA-DARTS share at run time: device, mixed precision, seeds, the evaluation loop.
 
-- `resolve_device("auto" | "cpu" | "cuda")`: auto takes a GPU when torch sees one;
-  asking for cuda without one is a config error naming the field.
+- `resolve_device("auto" | "cpu" | "cuda")`: auto takes a GPU when torch sees one
+  (`device_name`, the one rule, also for fitness executors); asking for cuda
+  without one is a config error naming the field.
 - `use_amp(device, "auto" | "on" | "off")`: float16 autocast (with a GradScaler
   when training) is on exactly when on a GPU, unless switched off.
 - `stream_seed(*parts)`: a 32-bit seed per (run seed, epoch, stream), so a
@@ -23,12 +24,16 @@ from torch.utils.data import Dataset as TorchDataset
 from msenas.config import ConfigError
 
 
+def device_name(name: str) -> str:
+    """The one rule for a device setting: 'auto' or 'cuda' -> "cuda" when torch sees a GPU, else "cpu"."""
+    return "cuda" if name in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+
+
 def resolve_device(name: str, error: type[ConfigError] = ConfigError, field: str = "device") -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU raises `error` naming the field."""
-    has_cuda = torch.cuda.is_available()
-    if name == "cuda" and not has_cuda:
+    """device_name(name) as a torch device; 'cuda' without a GPU raises `error` naming the field."""
+    if name == "cuda" and not torch.cuda.is_available():
         raise error(f"{field}: 'cuda' requested but torch sees no CUDA GPU (use {field}=auto or cpu)")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
+    return torch.device(device_name(name))
 
 
 def use_amp(device: torch.device, amp: str, error: type[ConfigError] = ConfigError) -> bool:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from msenas.cli import main
+from msenas.fitness.record import usable_values
 from msenas.genome import get_space, io, sample
 from msenas.report import ReportError, make_report, read_folder
 from msenas.report.diagram import genome_figure
-from msenas.report.figures import usable_fitness
 from msenas.report.rdm import probe_rdms
 
 SEARCH = ["--workers", "0", "--no-progress", "--set", "space=\"tiny\"", "--set", "search.population=4",
@@ -148,8 +148,10 @@ def test_genome_diagram_of_the_largest_space(tmp_path):
 
 
 def test_failure_scores_are_not_plotted():
-    out = usable_fitness([0.5, -1.0e9, float("nan"), None, 0.1])
+    out = usable_values([0.5, -1.0e9, float("nan"), None, 0.1])
     assert np.isnan(out).tolist() == [False, True, True, True, False]
+    costs = usable_values([3.0, 1.0e30, 0.0], cost=True)             # the cost penalty of a failed or dead genome
+    assert np.isnan(costs).tolist() == [False, True, False]
 
 
 @pytest.mark.parametrize("make, message", [

@@ -43,9 +43,9 @@ class _Worker:
 
     def ready(self) -> str:
         """The device this worker scores on (Ray shows an actor only the GPUs it holds)."""
-        import torch
+        from msenas.runtime import device_name
 
-        return "cuda" if self.cfg.device != "cpu" and torch.cuda.is_available() else "cpu"
+        return device_name(self.cfg.device)
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:
