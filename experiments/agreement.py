@@ -189,8 +189,7 @@ def nir_check(args) -> list[dict]:
 
 
 def main(argv=None):
-    p = harness.parser(__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = harness.subcommands(__doc__)
     g = harness.command(sub, "golden", golden, "compare two golden-check folders")
     g.add_argument("before")
     g.add_argument("after")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
 from pathlib import Path
 
 import harness
@@ -48,7 +47,7 @@ def real(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "real.json"
-    res = json.loads(path.read_text()) if path.exists() else {}
+    res = harness.read_json(path) if path.exists() else {}
     base = [f"seed={args.seed}", f"search.workers={args.workers}", *args.overrides]
     for mode, extra in (("sync ga", ['search.algorithm="ga"']),
                         ("async aging", ['search.algorithm="aging"', 'search.mode="async"'])):
@@ -86,7 +85,7 @@ def schedule(costs: list[float], workers: int, population: int | None) -> float:
 def simulate(args: argparse.Namespace) -> None:
     """Busy fraction and evaluations per hour of both schedules for each worker count, from the real costs."""
     folder = Path(args.folder)
-    real_res = json.loads((folder / "real.json").read_text())
+    real_res = harness.read_json(folder / "real.json")
     costs = np.asarray(real_res["sync ga"]["costs"] + real_res["async aging"]["costs"])
     rng = np.random.default_rng(args.seed)
     rows = []
@@ -104,7 +103,7 @@ def simulate(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace) -> None:
     folder = Path(args.folder)
-    res = json.loads((folder / "real.json").read_text())
+    res = harness.read_json(folder / "real.json")
     real = [(mode, r["evaluations"], f"{r['loop_seconds']:.0f}", f"{r['busy']:.3f}",
              f"{r['evaluations_per_hour']:.0f}",
              f"{r['cost_min']:.2f} / {r['cost_median']:.2f} / {r['cost_max']:.2f}")
@@ -114,7 +113,7 @@ def report(args: argparse.Namespace) -> None:
                              "evaluations per hour", "genome cost min / median / max (s)"], real))
     sim_path = folder / "simulated.json"
     if sim_path.exists():
-        sim = json.loads(sim_path.read_text())
+        sim = harness.read_json(sim_path)
         text += (f"\n\nSimulated ({sim['evaluations']} genomes with costs resampled from the {sim['n_costs']} "
                  f"measured above; generations of {sim['population']}; no dispatch overhead modelled):\n\n"
                  + harness.table(["workers", "schedule", "busy", "evaluations per hour"],
@@ -124,8 +123,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def main(argv=None):
-    p = harness.parser(__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = harness.subcommands(__doc__)
     r = harness.command(sub, "real", real, "the two real searches", "set", "seed", "out")
     r.add_argument("--config", default="experiments/digits.toml")
     r.add_argument("--workers", type=int, default=2, help="Ray workers (0: serial, in this process)")

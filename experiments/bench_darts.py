@@ -47,14 +47,11 @@ def configs(args: argparse.Namespace, attention: str, seed: int):
     from msenas.darts import DartsConfig
     from msenas.train import TrainConfig, parse_overrides
 
-    preset = PRESETS[args.preset]
-    darts = {**preset["darts"], **parse_overrides(args.darts_set)[0], "attention": attention, "seed": seed,
-             "device": args.device}
-    train = {**preset["train"], **parse_overrides(args.train_set)[0], "seed": seed, "device": args.device}
-    if args.search_epochs is not None:
-        darts["epochs"] = args.search_epochs
-    if args.train_epochs is not None:
-        train["epochs"] = args.train_epochs
+    preset, common = PRESETS[args.preset], {"seed": seed, "device": args.device}
+    epochs = lambda n: {"epochs": n} if n is not None else {}  # noqa: E731
+    darts = {**preset["darts"], **parse_overrides(args.darts_set)[0], "attention": attention, **common,
+             **epochs(args.search_epochs)}
+    train = {**preset["train"], **parse_overrides(args.train_set)[0], **common, **epochs(args.train_epochs)}
     return DartsConfig.from_dict(darts), TrainConfig.from_dict(train)
 
 
@@ -154,8 +151,7 @@ def steps(args: argparse.Namespace) -> list[dict]:
 
 
 def main(argv=None):
-    p = harness.parser(__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = harness.subcommands(__doc__)
     r = harness.command(sub, "run", run, "attention variants: search, derive, train", "out", "md", "json",
                         out="runs/bench_darts")
     r.add_argument("--preset", choices=sorted(PRESETS), default="digits")

@@ -162,7 +162,6 @@ def timed_map(ev, pool, names) -> dict:
 def train_run(genome, ds, T: int, epochs: int, seed: int) -> harness.Timing:
     """Wall and CPU seconds of one plain surrogate-gradient training run (the reference 'training run')."""
     import torch
-    from spikingjelly.activation_based import functional
 
     from msenas.data import make_loader, to_time_major
     from msenas.nn.network import build_network
@@ -173,11 +172,7 @@ def train_run(genome, ds, T: int, epochs: int, seed: int) -> harness.Timing:
     with harness.timed() as t:
         for epoch in range(epochs):
             for xb, yb in make_loader(ds.train, 64, shuffle=True, seed=seed + epoch):
-                loss = torch.nn.functional.cross_entropy(net(to_time_major(xb, T)).mean(0), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                functional.reset_net(net)
+                harness.train_step(net, opt, to_time_major(xb, T), yb)
     return t
 
 
@@ -347,8 +342,7 @@ def trees(args) -> dict:
 
 
 def main(argv=None):
-    p = harness.parser(__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = harness.subcommands(__doc__)
     c = harness.command(sub, "preset", preset, "seconds per genome of a search preset's fitness", "set", "seed", "json")
     c.add_argument("--config", required=True, help="search preset TOML")
     c.add_argument("--n", type=int, default=5, help="genomes timed (after one warm-up genome)")

@@ -46,7 +46,6 @@ def _sync(device):
 def _steps(net, x, y, device):
     """name -> one call of each measured mode."""
     import torch
-    import torch.nn.functional as F
     from spikingjelly.activation_based import functional
 
     from msenas.nn.monitor import SpikeMonitor
@@ -66,11 +65,7 @@ def _steps(net, x, y, device):
 
     def train():
         net.train()
-        loss = F.cross_entropy(net(x).mean(0), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        functional.reset_net(net)
+        harness.train_step(net, opt, x, y)
 
     return {"eval": evaluate, "eval+monitor": monitored, "train": train}
 

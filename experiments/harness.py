@@ -72,6 +72,12 @@ def add(p: argparse.ArgumentParser, *names: str, **defaults: Any) -> argparse.Ar
     return p
 
 
+def subcommands(doc: str) -> tuple[argparse.ArgumentParser, Any]:
+    """(parser, subparsers) of a script with subcommands (add each with `command`)."""
+    p = parser(doc)
+    return p, p.add_subparsers(dest="cmd", required=True)
+
+
 def dispatch(p: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> Any:
     """Parse argv and run the chosen subcommand's fn(args)."""
     args = p.parse_args(argv)
@@ -139,6 +145,11 @@ def stamp() -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- per-item results
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file's value."""
+    return json.loads(Path(path).read_text())
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -244,6 +255,20 @@ def ab(script: str | Path, items: Items, specs: Sequence[tuple[str, dict]], side
                 if report:
                     print(f"round {rnd} {name} {side}: {report(item)}", flush=True)
     return out
+
+
+def train_step(net, opt, x, y) -> float:
+    """One plain surrogate-gradient step: CE of the mean over T of the logits of x [T,B,C,H,W] against y [B],
+    backward, optimiser step, neuron state reset; the loss."""
+    import torch.nn.functional as F
+    from spikingjelly.activation_based import functional
+
+    loss = F.cross_entropy(net(x).mean(0), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    functional.reset_net(net)
+    return float(loss.detach())
 
 
 # ----------------------------------------------------------------------------- tables and output

@@ -558,8 +558,7 @@ def bands_report(args: argparse.Namespace) -> None:
 
 
 def main(argv=None):
-    p = harness.parser(__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = harness.subcommands(__doc__)
     r = harness.command(sub, "run", run, "score and train the genomes that have no result yet", "seed", "option",
                         "threads", "out")
     r.add_argument("--space", default="fixed")

@@ -34,7 +34,6 @@ report, e2e-report   the Markdown tables of a folder (e2e: mean +- sd over seeds
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import harness
@@ -160,8 +159,8 @@ def summarise(seeds: list[dict]) -> dict:
 
 def report(args: argparse.Namespace) -> None:
     out = Path(args.folder)
-    setup = json.loads((out / "setup.json").read_text())
-    seeds = [json.loads(p.read_text()) for p in sorted(out.glob("seed_*.json"))]
+    setup = harness.read_json(out / "setup.json")
+    seeds = [harness.read_json(p) for p in sorted(out.glob("seed_*.json"))]
     if not seeds:
         raise SystemExit(f"error: no seed_*.json results in {out}")
     sm = summarise(seeds)
@@ -278,8 +277,7 @@ def e2e_report(args: argparse.Namespace) -> None:
 
 
 def main(argv=None):
-    p = harness.parser(__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = harness.subcommands(__doc__)
     r = harness.command(sub, "run", run, "strategies at equal evaluations, their picks trained", "out", "set",
                         "threads")
     r.add_argument("--config", default="experiments/digits.toml")

@@ -97,16 +97,13 @@ def test_bench_fitness_preset_proxies_modes_and_trees(tmp_path, capsys):
 
     res = bench_fitness.main(["preset", "--config", str(EXPERIMENTS / "digits.toml"), *sets(TINY_SEARCH), "--n", "1"])
     assert len(res["wall_s"]) == 1 and res["cpu_s"][0] > 0
-    assert "preset: about 24 genomes" in capsys.readouterr().out            # 4 + 4 x (1 + 1) genomes scored
+    assert "preset: about 12 genomes" in capsys.readouterr().out            # 4 + 4 x (1 + 1) genomes scored
     out = bench_fitness.main(["proxies", "--n", "1", "--option", "size=8", "--T", "2", "--per-class", "2"])
     assert out["proxies"]["log_params"]["extra_cpu_s"] == 0.0 and out["proxies"]["rdm"]["cpu_s"] > 0
-    subprocess.run([sys.executable, str(EXPERIMENTS / "bench_fitness.py"), "modes", "--zero-cost-genomes", "2",
-                    "--few-step-genomes", "1", "--train-genomes", "1", "--epochs", "1", "--rounds", "1",
-                    "--ray-workers", "1", "--json", str(tmp_path / "modes.json")],      # Ray in its own process
-                   check=True, capture_output=True, text=True, timeout=900)
-    modes = json.loads((tmp_path / "modes.json").read_text())
-    assert {(r["mode"], r["fidelity"]) for r in modes["rows"]} == {
-        (m, f) for m in ("serial (1 torch thread)", "Ray, 1 worker") for f in ("zero-cost", "few-step")}
+    modes = bench_fitness.main(["modes", "--zero-cost-genomes", "2", "--few-step-genomes", "1", "--train-genomes",
+                                "1", "--epochs", "1", "--rounds", "1", "--serial-threads", "1,2", "--ray-workers", ""])
+    assert {(r["mode"], r["fidelity"]) for r in modes["rows"]} == {    # Ray's pools: tests/test_fitness_ray.py
+        (m, f) for m in ("serial (1 torch thread)", "serial (2 torch threads)") for f in ("zero-cost", "few-step")}
     assert modes["training"][0]["train_cpu_s"] > modes["training"][0]["zero_cost_cpu_s"] > 0
     med = bench_fitness.main(["trees", "--baseline", str(ROOT), "--n", "1", "--rounds", "1", "--option", "size=8",
                               "--out", str(tmp_path / "ab"), "--json", str(tmp_path / "ab.json")])
