@@ -9,7 +9,8 @@ simulate  A discrete-event model of both schedules, with genome costs resampled 
           measured costs (no sleeping, no Ray): a generation of P genomes on W workers waits for its
           slowest; async hands the next genome to the first free worker. It models 2-64 workers, which
           this 2-core machine cannot run for real; dispatch overhead is not modelled (stated in the table).
-Results: OUT/real.json (per mode), OUT/simulated.json; `report` prints the Markdown tables.
+Results: OUT/real.json (per mode), OUT/simulated.json; `report` prints the Markdown tables. With
+--workers 0 the real searches run serially in this process (busy time then counts one worker).
 
   python experiments/bench_async.py real --config experiments/digits.toml --out results/async
   python experiments/bench_async.py simulate results/async --workers 2 8 16 32 64
@@ -19,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
-import platform
-import time
 from pathlib import Path
 
+import harness
 import numpy as np
 
-from msenas.atomic import atomic_write_text
 from msenas.rundir import EVALUATIONS, GENERATIONS, read_jsonl
 from msenas.search.config import load_config
 from msenas.search.run import run_search
@@ -38,6 +36,7 @@ def _measure(run_dir: Path, workers: int) -> dict:
     gens = read_jsonl(run_dir / GENERATIONS, "gen")[0]
     seconds = sum(g["time"] for g in gens)
     costs = [float(e["record"].get("wall_time") or 0.0) for e in evals]
+    workers = max(1, workers)                  # 0: serial, in this process
     return {"evaluations": len(evals), "loop_seconds": seconds, "workers": workers, "costs": costs,
             "busy": sum(costs) / (workers * seconds), "evaluations_per_hour": 3600 * len(evals) / seconds,
             "cost_min": min(costs), "cost_median": float(np.median(costs)), "cost_max": max(costs)}
@@ -48,8 +47,8 @@ def real(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "real.json"
-    res = json.loads(path.read_text()) if path.exists() else {}
-    base = [f"seed={args.seed}", f"search.workers={args.workers}", *args.set]
+    res = harness.read_json(path) if path.exists() else {}
+    base = [f"seed={args.seed}", f"search.workers={args.workers}", *args.overrides]
     for mode, extra in (("sync ga", ['search.algorithm="ga"']),
                         ("async aging", ['search.algorithm="aging"', 'search.mode="async"'])):
         if mode in res:
@@ -58,13 +57,14 @@ def real(args: argparse.Namespace) -> None:
             extra = extra + [f"search.evaluations={res['sync ga']['evaluations']}"]
         cfg = load_config(args.config, base + extra)
         run_dir = out / mode.replace(" ", "-")
-        t0 = time.perf_counter()
-        run_search(cfg, run_dir, resume=(run_dir / "checkpoint.json").exists(), progress=False)
-        res[mode] = {**_measure(run_dir, args.workers), "total_seconds": time.perf_counter() - t0,
+        with harness.timed() as t:
+            run_search(cfg, run_dir, resume=(run_dir / "checkpoint.json").exists(), progress=False)
+        res[mode] = {**_measure(run_dir, args.workers), "total_seconds": t.wall_s,
                      "config": args.config, "overrides": base + extra}
-        res["machine"] = f"{platform.node()} ({platform.machine()}), {args.workers} Ray workers"
-        res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        atomic_write_text(path, json.dumps(res, indent=1))
+        stamp = harness.stamp()
+        res["machine"] = f"{stamp['machine']}, {args.workers} Ray workers"
+        res["date"], res["stamp"] = stamp["date"], stamp
+        harness.write_json(path, res)
         print(f"{mode}: busy {res[mode]['busy']:.3f}, {res[mode]['evaluations_per_hour']:.0f} evaluations/hour",
               flush=True)
 
@@ -85,7 +85,7 @@ def schedule(costs: list[float], workers: int, population: int | None) -> float:
 def simulate(args: argparse.Namespace) -> None:
     """Busy fraction and evaluations per hour of both schedules for each worker count, from the real costs."""
     folder = Path(args.folder)
-    real_res = json.loads((folder / "real.json").read_text())
+    real_res = harness.read_json(folder / "real.json")
     costs = np.asarray(real_res["sync ga"]["costs"] + real_res["async aging"]["costs"])
     rng = np.random.default_rng(args.seed)
     rows = []
@@ -97,56 +97,44 @@ def simulate(args: argparse.Namespace) -> None:
                          "evaluations_per_hour": 3600 * len(draw) / makespan})
     sim = {"evaluations": args.evaluations, "population": args.population, "seed": args.seed,
            "cost_source": str(folder / "real.json"), "n_costs": len(costs), "rows": rows}
-    atomic_write_text(folder / "simulated.json", json.dumps(sim, indent=1))
+    harness.write_json(folder / "simulated.json", sim)
     report(argparse.Namespace(folder=str(folder), md=None))
 
 
 def report(args: argparse.Namespace) -> None:
     folder = Path(args.folder)
-    res = json.loads((folder / "real.json").read_text())
-    lines = [f"Real runs ({res.get('machine', '?')}, {res.get('date', '?')}):", "",
-             "| mode | evaluations | loop seconds | busy (workers' evaluation time / wall) | evaluations per hour | "
-             "genome cost min / median / max (s) |", "| --- | --- | --- | --- | --- | --- |"]
-    for mode in ("sync ga", "async aging"):
-        r = res.get(mode)
-        if r:
-            lines.append(f"| {mode} | {r['evaluations']} | {r['loop_seconds']:.0f} | {r['busy']:.3f} | "
-                         f"{r['evaluations_per_hour']:.0f} | {r['cost_min']:.2f} / {r['cost_median']:.2f} / "
-                         f"{r['cost_max']:.2f} |")
+    res = harness.read_json(folder / "real.json")
+    real = [(mode, r["evaluations"], f"{r['loop_seconds']:.0f}", f"{r['busy']:.3f}",
+             f"{r['evaluations_per_hour']:.0f}",
+             f"{r['cost_min']:.2f} / {r['cost_median']:.2f} / {r['cost_max']:.2f}")
+            for mode, r in ((m, res.get(m)) for m in ("sync ga", "async aging")) if r]
+    text = (f"Real runs ({res.get('machine', '?')}, {res.get('date', '?')}):\n\n"
+            + harness.table(["mode", "evaluations", "loop seconds", "busy (workers' evaluation time / wall)",
+                             "evaluations per hour", "genome cost min / median / max (s)"], real))
     sim_path = folder / "simulated.json"
     if sim_path.exists():
-        sim = json.loads(sim_path.read_text())
-        lines += ["", f"Simulated ({sim['evaluations']} genomes with costs resampled from the {sim['n_costs']} "
-                      f"measured above; generations of {sim['population']}; no dispatch overhead modelled):", "",
-                  "| workers | schedule | busy | evaluations per hour |", "| --- | --- | --- | --- |"]
-        for r in sim["rows"]:
-            lines.append(f"| {r['workers']} | {r['schedule']} | {r['busy']:.3f} | {r['evaluations_per_hour']:.0f} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.md:
-        atomic_write_text(args.md, text + "\n")
+        sim = harness.read_json(sim_path)
+        text += (f"\n\nSimulated ({sim['evaluations']} genomes with costs resampled from the {sim['n_costs']} "
+                 f"measured above; generations of {sim['population']}; no dispatch overhead modelled):\n\n"
+                 + harness.table(["workers", "schedule", "busy", "evaluations per hour"],
+                                 [(r["workers"], r["schedule"], f"{r['busy']:.3f}", f"{r['evaluations_per_hour']:.0f}")
+                                  for r in sim["rows"]]))
+    harness.emit(text, md=args.md)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("real")
+def main(argv=None):
+    p, sub = harness.subcommands(__doc__)
+    r = harness.command(sub, "real", real, "the two real searches", "set", "seed", "out")
     r.add_argument("--config", default="experiments/digits.toml")
-    r.add_argument("--set", action="append", default=[], help="config override key=value")
-    r.add_argument("--workers", type=int, default=2)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", required=True)
-    s = sub.add_parser("simulate")
+    r.add_argument("--workers", type=int, default=2, help="Ray workers (0: serial, in this process)")
+    s = harness.command(sub, "simulate", simulate, "both schedules modelled from the real costs", "seed")
     s.add_argument("folder")
     s.add_argument("--workers", type=int, nargs="+", default=[2, 8, 16, 32, 64])
     s.add_argument("--evaluations", type=int, default=2000)
     s.add_argument("--population", type=int, default=50)
-    s.add_argument("--seed", type=int, default=0)
-    q = sub.add_parser("report")
+    q = harness.command(sub, "report", report, "the tables of a folder", "md")
     q.add_argument("folder")
-    q.add_argument("--md")
-    args = p.parse_args()
-    {"real": real, "simulate": simulate, "report": report}[args.cmd](args)
+    return harness.dispatch(p, argv)
 
 
 if __name__ == "__main__":

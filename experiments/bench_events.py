@@ -10,10 +10,9 @@ of 10,000 augmented CIFAR-10 images with 0 and 2 loader workers (twice each).
 """
 from __future__ import annotations
 
-import argparse
-import time
 from pathlib import Path
 
+import harness
 import numpy as np
 import torch
 
@@ -28,29 +27,28 @@ def per_file(fn, files, reps: int = 2) -> float:
     """Milliseconds per file of fn (best of reps passes over all files)."""
     best = float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
-        for f in files:
-            fn(f)
-        best = min(best, (time.perf_counter() - t0) / len(files) * 1e3)
+        with harness.timed() as t:
+            for f in files:
+                fn(f)
+        best = min(best, t.wall_s / len(files) * 1e3)
     return best
 
 
 def epoch_seconds(ds_split, batch: int = 64, workers: int = 0) -> float:
     from msenas.data import make_loader
 
-    t0 = time.perf_counter()
-    for _ in make_loader(ds_split, batch, True, seed=0, workers=workers):
-        pass
-    return time.perf_counter() - t0
+    with harness.timed() as t:
+        for _ in make_loader(ds_split, batch, True, seed=0, workers=workers):
+            pass
+    return t.wall_s
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> None:
+    p = harness.add(harness.parser(__doc__), "threads")
     p.add_argument("--data-dir", required=True)
     p.add_argument("--T", type=int, default=10)
-    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cifar", default=None, help="CIFAR-10 folder: also time the loader with 0 and 2 workers")
-    a = p.parse_args()
+    a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     from tonic.io import events_struct, read_mnist_file
     from tonic.transforms import ToFrame

@@ -9,26 +9,23 @@ reset, as the trainer does), and the share of op time spent in convolutions
 (torch profiler, self CPU time of conv ops over all ops, one training step and
 one evaluation forward). Every (round, genome, threads, tree) item runs in its
 own subprocess with PYTHONPATH set to that tree, items interleaved round by
-round, so a machine shared with other jobs loads both trees alike; the table
-shows medians over rounds. Raw items go to OUT/raw.jsonl; a rerun skips items
-already there (resume).
+round, so a machine shared with other jobs loads both trees alike (harness.ab);
+the table shows medians over rounds. Each item is one JSON file in OUT/items/; a
+rerun skips items already there (resume).
 
     git worktree add --detach /tmp/sim-base 561d939
     python experiments/bench_sim.py --baseline /tmp/sim-base --rounds 3 --out results/bench_sim \
         --json docs/data/bench_sim.json
     python experiments/bench_sim.py --device cuda --batch 128 --threads 1 --out results/bench_sim_gpu
+    python experiments/bench_sim.py --kernels --rounds 2 --json results/kernels.json
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
-import subprocess
-import sys
-import time
+import tempfile
 from pathlib import Path
+
+import harness
 
 HERE = Path(__file__).resolve().parent
 GENOMES = {   # name -> (genome file, input shape, classes)
@@ -49,7 +46,6 @@ def _sync(device):
 def _steps(net, x, y, device):
     """name -> one call of each measured mode."""
     import torch
-    import torch.nn.functional as F
     from spikingjelly.activation_based import functional
 
     from msenas.nn.monitor import SpikeMonitor
@@ -69,11 +65,7 @@ def _steps(net, x, y, device):
 
     def train():
         net.train()
-        loss = F.cross_entropy(net(x).mean(0), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        functional.reset_net(net)
+        harness.train_step(net, opt, x, y)
 
     return {"eval": evaluate, "eval+monitor": monitored, "train": train}
 
@@ -82,10 +74,9 @@ def _conv_share(fn) -> dict:
     """Self CPU time of convolution ops over all ops' self CPU time (and over the call's wall time)."""
     from torch.profiler import ProfilerActivity, profile
 
-    t0 = time.perf_counter()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    with harness.timed() as t, profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
-    wall = time.perf_counter() - t0
+    wall = t.wall_s
     ev = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in ev)
     conv = sum(e.self_cpu_time_total for e in ev if "conv" in e.key.lower())
@@ -107,8 +98,11 @@ def _under(event, prefix: str) -> bool:
 
 
 def worker(spec: dict) -> dict:
-    """Measure one item in this process (msenas imported from PYTHONPATH)."""
+    """Measure one item in this process (msenas imported from PYTHONPATH): a network, or one way of a LIF layer."""
     import torch
+
+    if "kernel" in spec:
+        return kernel_worker(spec["kernel"])
 
     from msenas.genome import io
     from msenas.nn.network import build_network
@@ -122,19 +116,19 @@ def worker(spec: dict) -> dict:
     x = torch.rand(spec["T"], spec["batch"], *shape, generator=gen).to(device)      # [T,B,C,H,W]
     y = torch.randint(0, n_classes, (spec["batch"],), generator=gen).to(device)
     steps = _steps(net, x, y, device)
-    out = {"spec": spec, "params": sum(p.numel() for p in net.parameters()), "times": {}, "profile": {}}
+    out = {"params": sum(p.numel() for p in net.parameters()), "times": {}, "profile": {}}
     for name in spec["modes"]:
         steps[name]()                                           # warm-up (allocations, kernel load)
         times, cpu = [], []
         for _ in range(spec["repeats"]):
             _sync(device)
-            t0, c0 = time.perf_counter(), time.process_time()
-            steps[name]()
-            _sync(device)
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
+            with harness.timed() as t:
+                steps[name]()
+                _sync(device)
+            times.append(t.wall_s)
+            cpu.append(t.cpu_s)
         out["times"][name], out.setdefault("cpu", {})[name] = times, cpu
-    if spec["profile"] and device.type == "cpu":
+    if spec["round"] == 0 and device.type == "cpu":
         out["profile"] = {name: _conv_share(steps[name]) for name in ("eval", "train")}
     return out
 
@@ -154,6 +148,8 @@ def _lif_torch(x, tau: float = 2.0, th: float = 0.5):
 
 def kernel_worker(which: str) -> dict:
     """One way of running a LIF layer [4,64,16,32,32] (channels-last): first-call and steady ms per forward."""
+    import time
+
     import torch
     from spikingjelly.activation_based import functional, neuron, surrogate
 
@@ -190,67 +186,31 @@ def kernel_worker(which: str) -> dict:
     return {"first_s": first, "ms": 1e3 * statistics.median(times)}
 
 
-def kernels_table(rounds: int) -> list[dict]:
-    """Each way in a fresh process (cold caches in a temporary folder, then warm), `rounds` times."""
-    import tempfile
+WAYS = ("c-build", "spikingjelly", "fused", "torch.compile", "torch.compile")
 
+
+def kernels_table(rounds: int, ways=WAYS) -> list[dict]:
+    """Each way in a fresh process (cold caches in a temporary folder, then warm), `rounds` times."""
     rows = []
     for rnd in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            env = dict(os.environ, MSENAS_CACHE=tmp, TORCHINDUCTOR_CACHE_DIR=tmp, OMP_NUM_THREADS="1")
-            for which in ("c-build", "spikingjelly", "fused", "torch.compile", "torch.compile"):
-                cmd = [sys.executable, str(Path(__file__).resolve()), "--kernel-worker", which]
-                done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-                rows.append({"round": rnd, "way": which, **json.loads(done.stdout.strip().splitlines()[-1])})
+            env = {"MSENAS_CACHE": tmp, "TORCHINDUCTOR_CACHE_DIR": tmp}
+            for which in ways:
+                rows.append({"round": rnd, "way": which, **harness.run_worker(__file__, {"kernel": which}, env=env)})
                 print(rows[-1], flush=True)
     return rows
 
 
-def _run_item(tree: Path, spec: dict) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS=str(spec["threads"]))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tree)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker failed for {spec}:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _commit(tree: Path) -> str:
-    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()
-
-
 def run(args) -> list[dict]:
-    """Every item of every round, interleaved; raw lines appended to OUT/raw.jsonl (resumable)."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    raw = out / "raw.jsonl"
-    seen = [json.loads(line) for line in raw.read_text().splitlines()] if raw.exists() else []
-    done = {json.dumps(r["spec"], sort_keys=True) for r in seen}
-    trees = {"before": Path(args.baseline).resolve()} if args.baseline else {}
-    for item in args.tree:                                   # intermediate trees, in the order given
-        name, _, path = item.partition("=")
-        trees[name] = Path(path).resolve()
-    trees["after"] = Path(__file__).resolve().parent.parent
-    for rnd in range(args.rounds):
-        for genome in args.genomes:
-            for threads in args.threads:
-                for impl, tree in trees.items():
-                    spec = {"round": rnd, "genome": genome, "threads": threads, "impl": impl, "tree": _commit(tree),
-                            "device": args.device, "T": args.T, "batch": args.batch, "repeats": args.repeats,
-                            "modes": list(MODES), "profile": rnd == 0}
-                    if json.dumps(spec, sort_keys=True) in done:
-                        continue
-                    t0 = time.time()
-                    r = _run_item(tree, spec)
-                    r.update(date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0)), load=os.getloadavg())
-                    with raw.open("a") as f:
-                        f.write(json.dumps(r) + "\n")
-                    seen.append(r)
-                    ips = {m: spec["batch"] / statistics.median(r["times"][m]) for m in MODES}
-                    print(f"round {rnd} {genome} {threads}t {impl}: "
-                          + ", ".join(f"{m} {v:.1f} img/s" for m, v in ips.items()), flush=True)
-    return seen
+    """Every item of every round, interleaved (harness.ab); one JSON file per item in OUT/items (resumable)."""
+    specs = [(harness.slug(genome, f"{threads}t"),
+              {"genome": genome, "threads": threads, "device": args.device, "T": args.T, "batch": args.batch,
+               "repeats": args.repeats, "modes": list(MODES)})
+             for genome in args.genomes for threads in args.threads]
+    items = harness.Items(args.out)
+    report = lambda r: ", ".join(f"{m} {args.batch / statistics.median(r['times'][m]):.1f} img/s"  # noqa: E731
+                                 for m in MODES)
+    return harness.ab(__file__, items, specs, harness.trees(args.baseline, args.tree), args.rounds, report)
 
 
 def summarize(items: list[dict], batch: int) -> list[dict]:
@@ -258,7 +218,7 @@ def summarize(items: list[dict], batch: int) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in items:
         s = r["spec"]
-        groups.setdefault((s["genome"], s["threads"], s["impl"]), []).append(r)
+        groups.setdefault((s["genome"], s["threads"], s["tree"]), []).append(r)
     first = {impl: i for i, (_, _, impl) in reversed(list(enumerate(groups)))}   # trees in run order
     rows = []
     for (genome, threads, impl), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], first[kv[0][2]])):
@@ -275,32 +235,30 @@ def summarize(items: list[dict], batch: int) -> list[dict]:
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
+def table(rows: list[dict]) -> str:
     """Markdown: images/s (wall clock; per CPU-second in brackets) and conv shares, with after/before ratios."""
-    print("| genome | threads | tree | eval img/s | eval+monitor img/s | train img/s | conv share eval | "
-          "conv share train |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     by = {(r["genome"], r["threads"], r["impl"]): r for r in rows}
     pct = lambda v: f"{100 * v:.0f}%" if v is not None else ""  # noqa: E731
+    cells = []
     for r in rows:
-        cells = " | ".join(f"{r[m]:.1f} ({r[m + '_per_cpu_s']:.1f})" for m in MODES)
-        print(f"| {r['genome']} | {r['threads']} | {r['impl']} | {cells} | {pct(r['conv_share_eval'])} | "
-              f"{pct(r['conv_share_train'])} |")
+        cells.append((r["genome"], r["threads"], r["impl"], *(f"{r[m]:.1f} ({r[m + '_per_cpu_s']:.1f})" for m in MODES),
+                      pct(r["conv_share_eval"]), pct(r["conv_share_train"])))
         base = by.get((r["genome"], r["threads"], "before"))
         if r["impl"] != "before" and base:
-            ratios = " | ".join(f"{r[m] / base[m]:.2f}x ({r[m + '_per_cpu_s'] / base[m + '_per_cpu_s']:.2f}x)"
-                                for m in MODES)
-            print(f"| {r['genome']} | {r['threads']} | {r['impl']} / before | {ratios} | | |")
+            cells.append((r["genome"], r["threads"], f"{r['impl']} / before",
+                          *(f"{r[m] / base[m]:.2f}x ({r[m + '_per_cpu_s'] / base[m + '_per_cpu_s']:.2f}x)"
+                            for m in MODES), "", ""))
+    return harness.table(["genome", "threads", "tree", "eval img/s", "eval+monitor img/s", "train img/s",
+                          "conv share eval", "conv share train"], cells, [False, True] + [False] + [True] * 5)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--kernel-worker", default=None, help=argparse.SUPPRESS)
+def main(argv=None) -> list[dict]:
+    p = harness.parser(__doc__)
     p.add_argument("--kernels", action="store_true",
                    help="instead: one LIF layer run by spikingjelly, the fused kernel and torch.compile "
                         "(first call with cold caches, then warm; steady ms per forward)")
-    p.add_argument("--baseline", default=None, help="source tree of the 'before' implementation (a git worktree)")
+    p.add_argument("--ways", nargs="+", default=list(WAYS), choices=sorted(set(WAYS)), help="with --kernels")
+    harness.add(p, "baseline", "rounds", "json", rounds=3)
     p.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
                    help="another tree to measure between before and after (e.g. one commit of a series)")
     p.add_argument("--genomes", nargs="+", default=list(GENOMES), choices=list(GENOMES))
@@ -309,33 +267,20 @@ def main() -> None:
     p.add_argument("--T", type=int, default=4)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3, help="timed calls per mode and item")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--out", default="results/bench_sim")
-    p.add_argument("--json", default=None, help="also write the summary here")
-    args = p.parse_args()
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
-        return
-    if args.kernel_worker:
-        print(json.dumps(kernel_worker(args.kernel_worker)))
-        return
+    p.add_argument("--out", default="results/bench_sim", help="one JSON file per item in OUT/items (resumable)")
+    args = p.parse_args(argv)
     if args.kernels:
-        rows = kernels_table(args.rounds)
-        if args.json:
-            from msenas.atomic import atomic_write_text
-
-            atomic_write_text(args.json, json.dumps({"date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1))
-        return
-    t0 = time.time()
+        rows = kernels_table(args.rounds, args.ways)
+        harness.emit(harness.table(["round", "way", "first call s", "steady ms"],
+                                   [(r["round"], r["way"], f"{r['first_s'] or 0:.3f}",
+                                     f"{r['ms']:.2f}" if "ms" in r else "") for r in rows]),
+                     json_path=args.json, data={"rows": rows})
+        return rows
     rows = summarize(run(args), args.batch)
-    print_table(rows)
-    meta = {"date": time.strftime("%Y-%m-%d", time.gmtime(t0)), "command": " ".join(sys.argv),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs", "rows": rows}
-    if args.json:
-        from msenas.atomic import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(meta, indent=1))
+    harness.emit(table(rows), json_path=args.json, data={"rows": rows})
+    return rows
 
 
 if __name__ == "__main__":
+    harness.serve_worker(worker)
     main()

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
+
+import harness
 
 from msenas.config import DataConfig
 from msenas.genome import Op, instantiate, io
@@ -35,7 +35,7 @@ def default_genome() -> Genome:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = harness.parser(__doc__)
     p.add_argument("--datasets", nargs="+", default=["digits", "digits-dvs"])
     p.add_argument("--genome", default=None, help="genome JSON (default: default_genome())")
     p.add_argument("--data-dir", default=None, help="dataset folder (cifar10, cifar10dvs, ...)")
@@ -44,10 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", type=int, default=None, help="data option size (digits, digits-dvs)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--amp", default="auto", choices=("auto", "on", "off"))
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="TrainConfig field or data.OPTION, as in `msenas train --set`")
-    p.add_argument("--out", default="results/bench_train")
+    harness.add(p, "threads", "set", "out", threads=None, out="results/bench_train")
     return p.parse_args(argv)
 
 
@@ -63,9 +60,9 @@ def run_one(genome: Genome, name: str, seed: int, args: argparse.Namespace, out:
     dataset = spec.build(cfg.T)
     folder = out / f"{name}-s{seed}"
     shutil.rmtree(folder, ignore_errors=True)
-    t0 = time.perf_counter()
-    metrics = train(genome, dataset, cfg, folder, progress=sys.stderr.isatty(), data=spec)
-    wall = time.perf_counter() - t0
+    with harness.timed() as t:
+        metrics = train(genome, dataset, cfg, folder, progress=sys.stderr.isatty(), data=spec)
+    wall = t.wall_s
     hist = metrics["history"]
     config = json.loads((folder / "config.json").read_text())
     return {"dataset": name, "seed": seed, "in_shape": list(dataset.info.in_shape), "epochs": cfg.epochs,
@@ -81,14 +78,12 @@ def run_one(genome: Genome, name: str, seed: int, args: argparse.Namespace, out:
 
 def table(rows: list[dict]) -> str:
     """Markdown table of the summary rows."""
-    head = ("| dataset | input | seed | epochs | T | test acc | best | spikes/sample | params "
-            "| train s/epoch (wall) | train CPU s/epoch | eval s/epoch |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|")
-    lines = [f"| {r['dataset']} | {'x'.join(map(str, r['in_shape']))} | {r['seed']} | {r['epochs']} | {r['T']} "
-             f"| {r['test_acc']:.4f} | {r['best_test_acc']:.4f} | {r['spikes']:.0f} | {r['params']:,} "
-             f"| {r['epoch_time_mean']:.2f} | {r['epoch_cpu_time_mean']:.2f} | {r['eval_time_mean']:.2f} |"
-             for r in rows]
-    return "\n".join([head, *lines])
+    return harness.table(
+        ["dataset", "input", "seed", "epochs", "T", "test acc", "best", "spikes/sample", "params",
+         "train s/epoch (wall)", "train CPU s/epoch", "eval s/epoch"],
+        [(r["dataset"], "x".join(map(str, r["in_shape"])), r["seed"], r["epochs"], r["T"], f"{r['test_acc']:.4f}",
+          f"{r['best_test_acc']:.4f}", f"{r['spikes']:.0f}", f"{r['params']:,}", f"{r['epoch_time_mean']:.2f}",
+          f"{r['epoch_cpu_time_mean']:.2f}", f"{r['eval_time_mean']:.2f}") for r in rows])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,11 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             rows.append(run_one(genome, name, seed, args, out))
             print(json.dumps(rows[-1]), flush=True)
-    summary = {"command": " ".join(sys.argv), "python": platform.python_version(), "machine": platform.machine(),
-               "genome": io.to_dict(genome), "rows": rows}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(table(rows))
+    harness.emit(table(rows), json_path=out / "summary.json", data={"genome": io.to_dict(genome), "rows": rows})
     return 0
 
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Results-unchanged check for refactors: one small search, a training of its best genome and one MA-DARTS
 # epoch, run with the CLI of a source tree (a git worktree of any commit). Compare two output folders with
-# experiments/golden_compare.py.
+# experiments/agreement.py golden.
 #   git worktree add --detach /tmp/before <commit>
 #   bash experiments/golden_check.sh /tmp/before /tmp/gold-before
 #   bash experiments/golden_check.sh "$PWD" /tmp/gold-after
-#   python experiments/golden_compare.py /tmp/gold-before /tmp/gold-after
+#   python experiments/agreement.py golden /tmp/gold-before /tmp/gold-after
 set -euo pipefail
 TREE=$(cd "$1" && pwd); OUT=$2; PY=${PYTHON:-$(pwd)/.venv/bin/python}
 rm -rf "$OUT"; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)

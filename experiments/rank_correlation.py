@@ -25,33 +25,120 @@ import dataclasses
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import harness
 import numpy as np
 import torch
+from scipy.stats import rankdata
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rank_stats import bootstrap, kendall, paired_difference, spearman  # noqa: E402
+from msenas.atomic import atomic_write_text
+from msenas.data import get_dataset
+from msenas.fitness.composite import COMPOSITES
+from msenas.fitness.config import FitnessConfig
+from msenas.fitness.evaluate import evaluate_genome
+from msenas.fitness.probe import make_probe
+from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST
+from msenas.genome import get_space, io, sample
+from msenas.train.config import TrainConfig
+from msenas.train.trainer import train
 
-from msenas.atomic import atomic_write_text  # noqa: E402
-from msenas.data import get_dataset  # noqa: E402
-from msenas.fitness.composite import COMPOSITES  # noqa: E402
-from msenas.fitness.config import FitnessConfig  # noqa: E402
-from msenas.fitness.evaluate import evaluate_genome  # noqa: E402
-from msenas.fitness.probe import make_probe  # noqa: E402
-from msenas.fitness.proxies import FEW_STEP, PROXIES, ZERO_COST  # noqa: E402
-from msenas.genome import get_space, io, sample  # noqa: E402
-from msenas.train.config import TrainConfig  # noqa: E402
-from msenas.train.trainer import train  # noqa: E402
+# ----------------------------------------------------------------------------- statistics (vectorised over
+# bootstrap resamples): tau / rho with bootstrap intervals, paired differences, partial tau, params bands
+
+def kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall tau-b of every row pair of x, y [B, n]; 0 where a row is constant."""
+    dx = np.sign(x[:, :, None] - x[:, None, :])          # [B, n, n]
+    dy = np.sign(y[:, :, None] - y[:, None, :])
+    num = (dx * dy).sum(axis=(1, 2))
+    den = np.sqrt((dx != 0).sum(axis=(1, 2)) * (dy != 0).sum(axis=(1, 2)).astype(float))
+    return np.divide(num, den, out=np.zeros(len(x)), where=den > 0)
 
 
-def _options(items: list[str]) -> dict:
+def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho (Pearson of average ranks) of every row pair; 0 where a row is constant."""
+    rx = rankdata(x, axis=1) - (x.shape[1] + 1) / 2
+    ry = rankdata(y, axis=1) - (y.shape[1] + 1) / 2
+    den = np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+    return np.divide((rx * ry).sum(1), den, out=np.zeros(len(x)), where=den > 0)
+
+
+def kendall(x, y) -> float:
+    """Kendall tau-b of two samples (a constant sample gives 0)."""
+    return float(kendall_rows(np.asarray(x, float)[None], np.asarray(y, float)[None])[0])
+
+
+def spearman(x, y) -> float:
+    """Spearman rho of two samples (a constant sample gives 0)."""
+    return float(spearman_rows(np.asarray(x, float)[None], np.asarray(y, float)[None])[0])
+
+
+ROWS = {kendall: kendall_rows, spearman: spearman_rows}
+
+
+def _resamples(n: int, b: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(b, n))
+
+
+def bootstrap(x, y, fn, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Statistic on the full sample and its percentile-bootstrap 95% interval."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    idx = _resamples(len(x), n, seed)
+    boots = ROWS[fn](x[idx], y[idx])
+    return fn(x, y), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
+def paired_difference(a, b, y, fn, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """fn(a, y) - fn(b, y) and its paired-bootstrap 95% interval (same resamples for both)."""
+    a, b, y = (np.asarray(v, float) for v in (a, b, y))
+    idx = _resamples(len(y), n, seed)
+    diffs = ROWS[fn](a[idx], y[idx]) - ROWS[fn](b[idx], y[idx])
+    return fn(a, y) - fn(b, y), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+def partial_kendall(x, y, z) -> float:
+    """Kendall's partial tau of x and y given z: (t_xy - t_xz t_yz) / sqrt((1 - t_xz^2)(1 - t_yz^2))."""
+    txy, txz, tyz = kendall(x, y), kendall(x, z), kendall(y, z)
+    den = np.sqrt(max(0.0, (1 - txz ** 2) * (1 - tyz ** 2)))
+    return float((txy - txz * tyz) / den) if den > 0 else 0.0
+
+
+def band_percentile_mean(*columns) -> np.ndarray:
+    """The mean of each column's empirical percentile within the sample (a composite calibrated on it)."""
+    def pct(v):
+        v = np.asarray(v, float)
+        return (rankdata(v) - 1) / max(1, len(v) - 1)
+    return np.mean([pct(c) for c in columns], axis=0)
+
+
+def bands(results: list[dict], seeds: list[str], n_bands: int = 3) -> dict:
+    """Within terciles (n_bands) of params among live genomes: Kendall tau of loss_params (recalibrated in the
+    band) and of the probe loss alone against mean test accuracy, partial tau of the probe loss given
+    log(params), the ground truth's seed-to-seed tau; the same over all live genomes ("all")."""
+    live = [r for r in results if not r["dead"]]
+    params = np.array([r["params"] for r in live], float)
+    loss = np.array([r["proxies"]["probe_loss"] for r in live], float)
+    accs = np.array([[r["train"][s]["test_acc"] for s in seeds] for r in live], float)
+    y = accs.mean(axis=1)
+    edges = np.quantile(params, np.linspace(0, 1, n_bands + 1))
+    groups = {"all": np.ones(len(live), bool)}
+    for b in range(n_bands):
+        lo, hi = edges[b], edges[b + 1]
+        groups[f"band {b + 1}: params {lo:,.0f}-{hi:,.0f}"] = (params >= lo) & (
+            params <= hi if b == n_bands - 1 else params < hi)
     out = {}
-    for item in items:
-        k, _, v = item.partition("=")
-        out[k] = json.loads(v) if v[:1].isdigit() or v in ("true", "false") else v
+    for name, m in groups.items():
+        lp = np.log(params[m])
+        out[name] = {"n": int(m.sum()),
+                     "tau_loss_params": kendall(band_percentile_mean(loss[m], lp), y[m]),
+                     "tau_probe_loss": kendall(loss[m], y[m]),
+                     "tau_log_params": kendall(lp, y[m]),
+                     "partial_tau_loss_given_params": partial_kendall(loss[m], y[m], lp),
+                     "seed_tau": kendall(accs[m, 0], accs[m, 1]) if accs.shape[1] > 1 else None}
     return out
+
+
+# ----------------------------------------------------------------------------- the benchmark
 
 
 BASE = "base"   # the few-step fidelity of the setup (--steps at batch 64), kept in res["proxies"]
@@ -68,10 +155,10 @@ def fidelity_config(base: FitnessConfig, fid: str) -> FitnessConfig:
 
 
 def _timed(g, probe, cfg, names):
-    """evaluate_genome() plus the process CPU seconds it took (less disturbed by other jobs than wall time)."""
-    c0 = time.process_time()
+    """evaluate_genome() and the process CPU seconds it took (its record's cpu_time: less disturbed by other jobs
+    than wall time)."""
     rec = evaluate_genome(g, probe, cfg, names)
-    return rec, time.process_time() - c0
+    return rec, rec.cpu_time
 
 
 def _bench(setup: dict):
@@ -84,11 +171,9 @@ def _bench(setup: dict):
 def _train_timed(g, ds, setup: dict, seed: int) -> dict:
     """One ground-truth training run: test accuracy, wall seconds and process CPU seconds."""
     tcfg = TrainConfig(epochs=setup["epochs"], seed=seed, T=setup["T"], lr=setup["lr"], warmup_epochs=0.0)
-    t0, c0 = time.perf_counter(), time.process_time()
-    with tempfile.TemporaryDirectory() as tmp:
+    with harness.timed() as t, tempfile.TemporaryDirectory() as tmp:
         m = train(g, ds, tcfg, tmp, progress=False)
-    return {"test_acc": m["final"]["test_acc"], "seconds": time.perf_counter() - t0,
-            "cpu_seconds": time.process_time() - c0}
+    return {"test_acc": m["final"]["test_acc"], "seconds": t.wall_s, "cpu_seconds": t.cpu_s}
 
 
 def bench_space(setup: dict):
@@ -106,7 +191,7 @@ def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     (out / "genomes").mkdir(parents=True, exist_ok=True)
-    options = _options(args.option)
+    options = harness.options(args.option)
     setup = {"space": args.space, "channels": args.channels, "seed": args.seed, "dataset": args.dataset,
              "data_dir": args.data_dir, "options": options,
              "train_seeds": args.train_seeds, "epochs": args.epochs, "T": args.T, "steps": args.steps,
@@ -199,8 +284,6 @@ def retime(args: argparse.Namespace) -> None:
 
 def _percentiles(v: np.ndarray) -> np.ndarray:
     """Percentile of every value within the sample (ties share their mean rank)."""
-    from scipy.stats import rankdata
-
     return (rankdata(v) - 1) / max(1, len(v) - 1)
 
 
@@ -448,8 +531,6 @@ def report(args: argparse.Namespace) -> None:
 
 def bands_report(args: argparse.Namespace) -> None:
     """Within-budget ranking (docs/budget.md, decision 1): per space, tau within params bands among live genomes."""
-    from rank_stats import bands
-
     lines, per_space = [], {}
     for folder in map(Path, args.folders):
         setup, results, seeds, _ = finished(folder)
@@ -476,44 +557,38 @@ def bands_report(args: argparse.Namespace) -> None:
             "loss_params": mean_lp, "probe_loss": mean_pl}}, indent=1) + "\n")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
+def main(argv=None):
+    p, sub = harness.subcommands(__doc__)
+    r = harness.command(sub, "run", run, "score and train the genomes that have no result yet", "seed", "option",
+                        "threads", "out")
     r.add_argument("--space", default="fixed")
     r.add_argument("--channels", type=int, default=None, help="base width instead of the preset's (mse-nas at 8)")
     r.add_argument("--n", type=int, default=30)
-    r.add_argument("--seed", type=int, default=0)
     r.add_argument("--dataset", default="digits")
     r.add_argument("--data-dir", default=None, help="dataset folder (cifar10, nmnist, ...; not needed for digits)")
-    r.add_argument("--option", action="append", default=[], help="dataset option key=value (e.g. size=8)")
     r.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
     r.add_argument("--epochs", type=int, default=6)
     r.add_argument("--lr", type=float, default=3e-3)
     r.add_argument("--T", type=int, default=4)
     r.add_argument("--steps", type=int, default=10)
     r.add_argument("--per-class", type=int, default=8)
-    r.add_argument("--threads", type=int, default=1)
     r.add_argument("--fidelity", nargs="+", default=[BASE],
                    help="few-step fidelities to score besides the base one (--steps at batch 64): "
                         "STEPSxBATCH, e.g. 5x32")
-    r.add_argument("--out", required=True)
-    q = sub.add_parser("report")
+    q = harness.command(sub, "report", report, "Markdown tables over benchmark folders", "md")
     q.add_argument("folders", nargs="+")
-    q.add_argument("--md")
     q.add_argument("--split", type=int, help="genomes below this index are the selection set, the rest confirm")
-    b = sub.add_parser("bands", help="tau within params bands among live genomes (docs/budget.md, decision 1)")
+    b = harness.command(sub, "bands", bands_report, "tau within params bands among live genomes (docs/budget.md, "
+                        "decision 1)", "json")
     b.add_argument("folders", nargs="+")
     b.add_argument("--bands", type=int, default=3)
-    b.add_argument("--json", help="also write the numbers here")
-    t = sub.add_parser("retime", help="re-measure the CPU cost of one fidelity against one training run")
+    t = harness.command(sub, "retime", retime, "re-measure the CPU cost of one fidelity against one training run",
+                        "threads")
     t.add_argument("folder")
     t.add_argument("--fidelity", default="5x32")
     t.add_argument("--start", type=int, default=0)
     t.add_argument("--end", type=int, required=True, help="genomes start..end-1")
-    t.add_argument("--threads", type=int, default=1)
-    args = p.parse_args()
-    {"run": run, "report": report, "retime": retime, "bands": bands_report}[args.cmd](args)
+    return harness.dispatch(p, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """What fitness, training and MA-DARTS share at run time: device, mixed precision, seeds, the evaluation loop.
 
-- `resolve_device("auto" | "cpu" | "cuda")`: auto takes a GPU when torch sees one;
+- `resolve_device("auto" | "cpu" | "cuda")`: auto takes a GPU when torch sees one
+  (`device_name`, the one rule, also for fitness executors);
   asking for cuda without one is a config error naming the field. On a GPU it
   also picks (once per process, with a log line) spikingjelly's neuron kernels:
   msenas/nn/cuda_backend.py.
@@ -30,12 +31,16 @@ from torch.utils.data import Dataset as TorchDataset
 from msenas.config import ConfigError
 
 
+def device_name(name: str) -> str:
+    """The one rule for a device setting: 'auto' or 'cuda' -> "cuda" when torch sees a GPU, else "cpu"."""
+    return "cuda" if name in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+
+
 def resolve_device(name: str, error: type[ConfigError] = ConfigError, field: str = "device") -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU raises `error` naming the field."""
-    has_cuda = torch.cuda.is_available()
-    if name == "cuda" and not has_cuda:
+    """device_name(name) as a torch device; 'cuda' without a GPU raises `error` naming the field."""
+    if name == "cuda" and not torch.cuda.is_available():
         raise error(f"{field}: 'cuda' requested but torch sees no CUDA GPU (use {field}=auto or cpu)")
-    device = torch.device("cuda" if name == "cuda" or (name == "auto" and has_cuda) else "cpu")
+    device = torch.device(device_name(name))
     if device.type == "cuda":                      # once per process: which spikingjelly kernels run the neurons
         from msenas.nn.cuda_backend import select_backend
 

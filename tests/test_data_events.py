@@ -14,7 +14,7 @@ from test_data import _events_file, fake_gesture, nmnist_bin
 from msenas.data import DATASETS, DataError, default_workers, get_dataset, labels_of, make_loader
 from msenas.data.event_files import EVENT_SOURCES
 from msenas.data.nmnist import read_bin
-from msenas.data.recognise import FOLDER_KINDS, recognised
+from msenas.data.recognise import DATASET_FOLDERS, recognised
 
 REAL = Path(__file__).parent / "data" / "nmnist"
 INDEX = list(csv.DictReader((REAL / "index.csv").read_text().splitlines()))
@@ -175,16 +175,17 @@ def test_cifar_and_event_readers_name_each_others_folders(tmp_path):
     assert "looks like" not in str(e.value)
 
 
-@pytest.mark.parametrize("name", FOLDER_KINDS.names())
+@pytest.mark.parametrize("name", DATASET_FOLDERS.names())
 def test_every_folder_kind_is_a_dataset_that_recognises_its_own_fake_folder_only(name, tmp_path):
     from test_data import fake_cifar10, fake_cifar100
 
     fakes = {"cifar10": fake_cifar10, "cifar100": fake_cifar100}
     assert name in DATASETS and name in fakes
     folder = fakes[name](tmp_path / name)
-    assert [n for n, kind in FOLDER_KINDS.items() if kind.holds(folder)] == [name]
-    assert not FOLDER_KINDS.get(name).holds(tmp_path / "absent") and not FOLDER_KINDS.get(name).holds(REAL)
-    assert recognised(folder, 4, "nmnist") == [(name, FOLDER_KINDS.get(name).title, FOLDER_KINDS.get(name).describe)]
+    assert [n for n, kind in DATASET_FOLDERS.items() if kind.holds(folder)] == [name]
+    assert not DATASET_FOLDERS.get(name).holds(tmp_path / "absent") and not DATASET_FOLDERS.get(name).holds(REAL)
+    kind = DATASET_FOLDERS.get(name)
+    assert recognised(folder, 4, "nmnist") == [(name, kind.title, kind.describe)]
 
 
 def test_a_wrong_folder_is_a_one_line_exit_2_naming_the_dataset_it_looks_like(tmp_path, capsys):

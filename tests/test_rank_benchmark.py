@@ -1,4 +1,4 @@
-"""The rank benchmark's statistics and scoring (experiments/rank_stats.py, rank_correlation.py)."""
+"""The rank benchmark's statistics and scoring (experiments/rank_correlation.py)."""
 import sys
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 import rank_correlation as rc  # noqa: E402
-from rank_stats import bootstrap, kendall, paired_difference, spearman  # noqa: E402
+from rank_correlation import bootstrap, kendall, paired_difference, spearman  # noqa: E402
 
 
 @pytest.mark.parametrize("seed", range(5))

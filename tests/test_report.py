@@ -10,6 +10,7 @@ import pytest
 
 from msenas.cli import main
 from msenas.fitness import WORST_FITNESS
+from msenas.fitness.record import usable_values
 from msenas.genome import get_space, io, sample
 from msenas.report import ReportError, make_report, read_folder
 from msenas.report.diagram import genome_figure
@@ -167,6 +168,13 @@ def test_failure_scores_are_not_plotted(resumed_run, tmp_path):
     drawn = fitness_png("drawn", lambda g: g.update(min=g["mean"] - 1.0))
     assert np.array_equal(failed, missing)
     assert not np.array_equal(drawn, missing)
+
+
+def test_usable_values_mark_failure_scores_missing():
+    out = usable_values([0.5, -1.0e9, float("nan"), None, 0.1])
+    assert np.isnan(out).tolist() == [False, True, True, True, False]
+    costs = usable_values([3.0, 1.0e30, 0.0], cost=True)             # the cost penalty of a failed or dead genome
+    assert np.isnan(costs).tolist() == [False, True, False]
 
 
 @pytest.mark.parametrize("make, message", [

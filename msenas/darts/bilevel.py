@@ -21,14 +21,6 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from msenas.registry import Registry
-
-W_OPTIMIZERS: Registry = Registry("weight optimizer")   # name -> (weights, cfg) -> optimizer (DARTS semantics)
-W_OPTIMIZERS.register("sgd")(lambda weights, cfg: torch.optim.SGD(
-    weights, lr=cfg.w_lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay))
-W_OPTIMIZERS.register("adamw")(lambda weights, cfg: torch.optim.AdamW(
-    weights, lr=cfg.w_lr, weight_decay=cfg.w_weight_decay))
-
 Loss = Callable[[nn.Module, Any], torch.Tensor]
 
 

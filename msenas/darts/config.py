@@ -39,7 +39,7 @@ class DartsConfig(Config):
     attention: str = "none"                  # none, eca, cbam, temporal, or parts joined by "+"
     T: int = 2
     order: Literal["first", "second"] = "first"  # DARTS eq. 7: second = virtual SGD step, xi = current w lr
-    w_optimizer: str = "sgd"                 # msenas.darts.bilevel.W_OPTIMIZERS: sgd | adamw
+    w_optimizer: str = "sgd"                 # msenas.train.optim.OPTIMIZERS: sgd | adamw
     w_lr: float = 0.025
     w_lr_min: float = 0.001
     w_momentum: float = 0.9
@@ -65,7 +65,7 @@ class DartsConfig(Config):
 
     def validate(self) -> "DartsConfig":
         """Raise DartsConfigError naming the first bad field."""
-        from msenas.darts.bilevel import W_OPTIMIZERS
+        from msenas.train.optim import OPTIMIZERS
 
         for name in ("epochs", "batch_size", "n_cells", "channels", "n_nodes", "stem_multiplier", "T"):
             self.need(getattr(self, name) >= 1, name, "must be >= 1")
@@ -88,7 +88,7 @@ class DartsConfig(Config):
         self.need(len(set(self.ops)) == len(self.ops), "ops", "must be distinct", list(self.ops))
         self.need(any(o != "zero" for o in self.ops), "ops", "need at least one op besides zero", list(self.ops))
         self.need_name("neuron", NEURONS)
-        self.need_name("w_optimizer", W_OPTIMIZERS)
+        self.need_name("w_optimizer", OPTIMIZERS)
         self.need(self.sign in SIGNS, "sign", "must be 1 (excitatory) or -1 (inhibitory)")
         try:
             parse_attention(self.attention)

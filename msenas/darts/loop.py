@@ -41,6 +41,7 @@ from msenas.runtime import (
     stream_seed,
     torch_threads,
 )
+from msenas.train.optim import OPTIMIZERS
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _start(dataset: Dataset, cfg: DartsConfig) -> _Run:
     precision = resolve_precision(device, cfg.amp, DartsConfigError)
     with seeded(cfg.seed):
         model = Supernet(cfg, dataset.info.in_shape, dataset.info.n_classes).to(device)
-    w_opt = bilevel.W_OPTIMIZERS.get(cfg.w_optimizer)(model.weight_parameters(), cfg)
+    w_opt = OPTIMIZERS.get(cfg.w_optimizer)(model.weight_parameters(), cfg.w_lr, cfg.w_weight_decay, cfg.w_momentum,
+                                            nesterov=False)      # DARTS: plain momentum, decay on every weight
     a_opt = torch.optim.Adam(model.arch_parameters(), lr=cfg.alpha_lr, betas=(0.5, 0.999),
                              weight_decay=cfg.alpha_weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)

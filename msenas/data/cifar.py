@@ -15,7 +15,7 @@ import torch
 
 from msenas.data import safe_pickle
 from msenas.data.images import check_size, crop_flip_for, resize_images
-from msenas.data.recognise import FOLDER_KINDS, FolderKind, looks_like
+from msenas.data.recognise import DATASET_FOLDERS, DatasetFolder, looks_like
 from msenas.data.registry import register_dataset
 from msenas.data.splits import ArraySplit
 from msenas.data.types import DataError, Dataset, DatasetInfo
@@ -91,7 +91,7 @@ def _folder(name: str, data_dir: str | None, layout: CifarLayout, T: int) -> Pat
 
 
 for _name, _layout in LAYOUTS.items():    # so any reader pointed at a CIFAR folder says which one it is
-    FOLDER_KINDS.register(_name)(FolderKind(
+    DATASET_FOLDERS.register(_name)(DatasetFolder(
         _layout.title, _layout.what, lambda root, lay=_layout: root.is_dir() and not _missing(root, lay)[1]))
 
 

@@ -27,9 +27,9 @@ from torch.utils.data import Dataset as TorchDataset
 
 from msenas.data.frames import compact, integrate_events, pool_factor, resize_frames, sum_pool
 from msenas.data.images import check_size
+from msenas.data.registry import EVENT_SOURCES
 from msenas.data.types import DataError, Dataset, DatasetInfo
 from msenas.errors import reason
-from msenas.registry import Registry
 
 
 class Events(NamedTuple):
@@ -70,8 +70,9 @@ class EventSource:
         """The layouts, as an error message lists them."""
         return " or ".join(lay.describe.replace("<T>", str(T)) for lay in self.layouts)
 
-
-EVENT_SOURCES: Registry[EventSource] = Registry("event dataset")
+    def lists(self, layout: Layout, root: Path, T: int) -> bool:
+        """True when ``layout`` is under ``root`` and lists its files without error (recognise.py asks)."""
+        return lists_layout(self, layout, root, T)
 
 
 class EventFileSplit(TorchDataset):

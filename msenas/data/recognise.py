@@ -2,7 +2,7 @@
 
 Event datasets are recognised by their registered layouts (event_files.py: a
 layout counts when it lists its files without error); other datasets with a
-folder layout (CIFAR-10/100) register a ``FolderKind``. ``looks_like`` turns
+folder layout (CIFAR-10/100) register a ``DatasetFolder``. ``looks_like`` turns
 what is found into the tail of a one-line error:
 "; this folder looks like N-MNIST (<root>/NMNIST/...): use --dataset nmnist".
 """
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from msenas.data.event_files import EVENT_SOURCES, lists_layout
+from msenas.data.registry import EVENT_SOURCES
 from msenas.registry import Registry
 
 
 @dataclass(frozen=True)
-class FolderKind:
+class DatasetFolder:
     """A non-event dataset's folder layout: its title, its description, and whether a folder holds it."""
 
     title: str
@@ -25,16 +25,16 @@ class FolderKind:
     holds: Callable[[Path], bool]
 
 
-FOLDER_KINDS: Registry[FolderKind] = Registry("folder kind")  # dataset name -> its folder layout
+DATASET_FOLDERS: Registry[DatasetFolder] = Registry("dataset folder")  # dataset name -> its folder layout
 
 
 def recognised(root: Path, T: int, asked: str) -> list[tuple[str, str, str]]:
     """(dataset, title, layout) of every known layout under ``root`` other than dataset ``asked``'s."""
-    found = [(name, kind.title, kind.describe) for name, kind in FOLDER_KINDS.items()
+    found = [(name, kind.title, kind.describe) for name, kind in DATASET_FOLDERS.items()
              if name != asked and kind.holds(root)]
     for source in (EVENT_SOURCES.get(n) for n in EVENT_SOURCES):
         found += [(source.name, source.title, lay.describe.replace("<T>", str(T))) for lay in source.layouts
-                  if source.name != asked and lists_layout(source, lay, root, T)]
+                  if source.name != asked and source.lists(lay, root, T)]
     return found
 
 

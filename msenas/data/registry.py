@@ -20,6 +20,7 @@ from msenas.data.types import DataError, Dataset
 from msenas.registry import Registry, RegistryError
 
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+EVENT_SOURCES: Registry = Registry("event dataset")   # name -> event_files.EventSource, one module each registers
 COMMON_OPTIONS = {"train_per_class": None, "test_per_class": None}  # name -> default, every dataset
 _RESERVED = ("T", "seed")
 

@@ -2,9 +2,9 @@
 
 Each function reads a sum of node outputs (a Value), adds its nodes to the
 GraphBuilder and returns the sum it outputs; the conventions are in nir_graph.py.
-Neurons and op bodies are tables keyed like their registries (msenas.nn.neurons
-kinds, msenas.genome.parts.OP_KINDS), so a new part without a mapping is refused
-by name instead of exported wrong.
+The mapping of a neuron or an op body is named on its registry entry
+(msenas.genome.parts NEURONS and OP_KINDS, field `nir`), so a new part without a
+mapping is refused by name instead of exported wrong.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from msenas.export.nir_builder import DT, GraphBuilder, NIRExportError, Value, add, conv_node, threshold
+from msenas.genome.parts import NEURONS, OP_KINDS, load_object
 from msenas.genome.types import Edge
 from msenas.nn.cost import StateShape
 from msenas.nn.network import CellModule, MotifModule, Network, Preprocess
@@ -46,24 +47,40 @@ def _plif_tau(m: nn.Module) -> float:
     return 1.0 / torch.sigmoid(m.w.detach().double()).item()      # spikingjelly: v += (x - v) * sigmoid(w)
 
 
-NEURONS = {  # msenas.nn.neurons kind -> (builder, node, shape) -> NIR node
-    "lif": lambda b, m, shape: _lif(b, m, shape, float(m.tau)),
-    "plif": lambda b, m, shape: _lif(b, m, shape, _plif_tau(m)),
-    "if": lambda b, m, shape: nir.IF(r=b.full(1.0 / DT, shape), v_threshold=_v_threshold(b, m, shape),
-                                     v_reset=b.full(float(m.v_reset), shape)),
-}
+def nir_lif(b: GraphBuilder, m: nn.Module, shape: Shape) -> nir.LIF:
+    """NEURONS["lif"]: spikingjelly's LIF as nir.LIF."""
+    return _lif(b, m, shape, float(m.tau))
+
+
+def nir_plif(b: GraphBuilder, m: nn.Module, shape: Shape) -> nir.LIF:
+    """NEURONS["plif"]: a PLIF neuron as nir.LIF at its learnt tau."""
+    return _lif(b, m, shape, _plif_tau(m))
+
+
+def nir_if(b: GraphBuilder, m: nn.Module, shape: Shape) -> nir.IF:
+    """NEURONS["if"]: an IF neuron as nir.IF."""
+    return nir.IF(r=b.full(1.0 / DT, shape), v_threshold=_v_threshold(b, m, shape),
+                  v_reset=b.full(float(m.v_reset), shape))
+
+
+def _mapping(registry, name: str, what: str, where: str):
+    """The NIR mapping a registry entry names (its `nir` field); NIRExportError when there is none."""
+    entry = registry.get(name) if name in registry else None
+    if entry is None or entry.nir is None:
+        mapped = ", ".join(n for n, e in registry.items() if e.nir)
+        raise NIRExportError(f"{where}: {what} {name!r} has no NIR mapping (mapped: {mapped})")
+    return load_object(entry.nir)
 
 
 def neuron(b: GraphBuilder, module: nn.Module, x: Value, shape: Shape, label: str, source: str, where: str) -> Value:
     """A spiking neuron node reading the sum x."""
     kind = getattr(module, "kind", type(module).__name__)
-    if kind not in NEURONS:
-        raise NIRExportError(f"{where}: neuron {kind!r} has no NIR mapping (mapped: {', '.join(NEURONS)})")
+    node = _mapping(NEURONS, kind, "neuron", where)
     if module.v_reset is None or not getattr(module, "decay_input", True):
         raise NIRExportError(f"{where}: a neuron with soft reset or decay_input=False has no NIR mapping here")
     if not x:
         raise NIRExportError(f"{where}: its neuron reads a map that is always zero (only zero ops feed it)")
-    return {b.add(f"{label}_{kind}", NEURONS[kind](b, module, shape), x, shape, source): 1.0}
+    return {b.add(f"{label}_{kind}", node(b, module, shape), x, shape, source): 1.0}
 
 
 # ----------------------------------------------------------------------------- op bodies
@@ -84,12 +101,14 @@ def _sum_pool(b: GraphBuilder, body: nn.Module, x: Value, shape: Shape, label: s
     return b.add(f"{label}_sumpool", nir.SumPool2d(kernel_size=k, stride=s, padding=p), x, shape, source)
 
 
-def _conv(b, body, sign, x, shape, label, source) -> Value:
+def nir_conv(b, body, sign, x, shape, label, source) -> Value:
+    """OP_KINDS["conv"]: conv + BatchNorm folded into one NIR conv (times the sign)."""
     conv, bn = body
     return {b.add(f"{label}_conv", conv_node(b, conv, bn, sign, shape[1:]), x, shape, source): 1.0}
 
 
-def _avgpool(b, body, sign, x, shape, label, source) -> Value:
+def nir_avgpool(b, body, sign, x, shape, label, source) -> Value:
+    """OP_KINDS["avgpool"]: nir.AvgPool2d, scaled at the borders when padding is not counted."""
     # AvgPool2d (padding counted, sum / k^2), then Scale(k^2 / cells in the window): exact factors (1, 1.5, 2.25
     # for 3x3), so a reader that divides by k^2, as torch does, rounds like spikingjelly's sum / cells except,
     # in float32, 5/6 at a border (docs/nir.md); a reciprocal Scale(1 / cells) rounds apart more often
@@ -102,17 +121,15 @@ def _avgpool(b, body, sign, x, shape, label, source) -> Value:
     return {b.add(f"{label}_border", nir.Scale(b.full(sign * kh * kw / cells, shape)), {mean: 1.0}, shape, source): 1.0}
 
 
-def _maxpool(b, body, sign, x, shape, label, source) -> Value:
+def nir_maxpool(b, body, sign, x, shape, label, source) -> Value:
+    """OP_KINDS["maxpool"] on spikes: a sum pool and a threshold at 0.5."""
     total = _sum_pool(b, body, x, shape, label, source)       # of spikes: the max is 1 iff the sum is > 0.5
     return {b.add(f"{label}_any", nir.Threshold(b.full(0.5, shape)), {total: 1.0}, shape, source): sign}
 
 
-def _identity(b, body, sign, x, shape, label, source) -> Value:
+def nir_identity(b, body, sign, x, shape, label, source) -> Value:
+    """OP_KINDS["identity"]: the sum itself, times the sign."""
     return {name: c * sign for name, c in x.items()}
-
-
-BODIES = {"conv": _conv, "avgpool": _avgpool, "maxpool": _maxpool, "identity": _identity}   # OP_KINDS names
-ON_SPIKES_ONLY = {"maxpool"}    # bodies whose mapping holds only on 0/1 input
 
 
 def op_value(b: GraphBuilder, e: Edge, op: SpikingOp, x: Value, shape: Shape, label: str, source: str,
@@ -120,13 +137,12 @@ def op_value(b: GraphBuilder, e: Edge, op: SpikingOp, x: Value, shape: Shape, la
     """One motif edge: neuron -> body -> sign (the sign folded into the body where it can be)."""
     if op.zero:
         return {}
-    if e.op.kind not in BODIES:
-        raise NIRExportError(f"{where}: op kind {e.op.kind!r} has no NIR mapping (mapped: {', '.join(BODIES)})")
+    body = _mapping(OP_KINDS, e.op.kind, "op kind", where)
     if not isinstance(op.neuron, nn.Identity):
         x = neuron(b, op.neuron, x, shape, label, f"{source}.neuron", where)
-    elif e.op.kind in ON_SPIKES_ONLY:
+    elif OP_KINDS.get(e.op.kind).nir_spikes_only:
         raise NIRExportError(f"{where}: {e.op.kind} without a neuron has no NIR mapping (mapped on spikes only)")
-    return BODIES[e.op.kind](b, op.body, op.sign, x, shape, label, f"{source}.body")
+    return body(b, op.body, op.sign, x, shape, label, f"{source}.body")
 
 
 # ----------------------------------------------------------------------------- motifs, cells, head

@@ -11,7 +11,7 @@ whole to the fitness engine.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -103,27 +103,43 @@ class FitnessConfig(Config):
 
 
 @dataclass(frozen=True)
-class ExecutorConfig(Config):
-    """Where fitness runs: an executor of EXECUTORS (msenas.fitness.executors) and its resources.
+class ExecutorFields:
+    """The settings of where fitness runs, declared once: the run config's [search] table holds them (SearchConfig
+    derives from this), and ExecutorConfig is them on their own, validated, the object the fitness engine takes."""
 
-    Its fields sit in the run config's [search] table (search.workers, ...);
-    `SearchConfig.executor` is this object, passed whole to the engine.
-    """
-
-    section: ClassVar[str] = "search"
-
-    kind: str = "auto"                 # auto | serial | ray | ray-gpu (auto: see resolved_kind)
+    executor: str = "auto"             # auto | serial | ray | ray-gpu (auto: see ExecutorConfig.resolved_kind)
     workers: int = 2                   # 0: serial in this process; N: Ray workers
     address: str | None = None         # Ray cluster address (host:port); None: local
     eval_timeout: float | None = None  # seconds one genome may run on a Ray worker, then it fails; None: no limit
     cpus_per_worker: float = 1.0       # Ray CPUs each worker holds
-    gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four workers share one GPU)
+    gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four workers share one GPU; 0 with auto:
+    #                                    spread over the cluster's GPUs)
     torch_threads: int = 1             # torch threads per evaluation, in every executor (serial included)
     placement_timeout: float = 60.0    # seconds Ray may go without placing one more worker, then a one-line error
 
+    @property
+    def kind(self) -> str:
+        """The executor's name (the `executor` field)."""
+        return self.executor
+
+    def executor_config(self) -> "ExecutorConfig":
+        """These settings as the validated object the fitness engine takes whole."""
+        return ExecutorConfig(**{f.name: getattr(self, f.name) for f in fields(ExecutorFields)})
+
+
+@dataclass(frozen=True)
+class ExecutorConfig(ExecutorFields, Config):
+    """Where fitness runs: an executor of EXECUTORS (msenas.fitness.executors) and its resources.
+
+    Its fields sit in the run config's [search] table (search.workers, ...);
+    `SearchConfig.executor_config()` is this object, passed whole to the engine.
+    """
+
+    section: ClassVar[str] = "search"
+
     def validate(self) -> "ExecutorConfig":
         """Raise ConfigError naming the first bad field."""
-        from msenas.fitness.executors import EXECUTORS
+        from msenas.fitness.executors.registry import EXECUTORS
 
         self.need(self.kind == "auto" or self.kind in EXECUTORS, "executor",
                   f"must be auto or one of {', '.join(EXECUTORS.names())}", self.kind)

@@ -1,11 +1,34 @@
-"""The plain result of one genome evaluation: picklable, JSON-able via dataclasses.asdict."""
+"""The plain result of one genome evaluation (picklable, JSON-able via dataclasses.asdict), and the one rule for a
+failed or dead genome: `usable(record)` for a record or its dict, `usable_values` for values that stand in for one
+(the worst fitness, the cost penalty of msenas.search.objectives)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
 
 WORST_FITNESS = -1.0e9  # fitness of a failed or dead genome: finite, below every real fitness
 TIMINGS = ("wall_time", "cpu_time")  # the fields that differ between two runs of the same evaluation
+PENALTY = 1.0e30        # a cost objective of a failed or dead genome, so it never sits on a front for spending nothing
+WORST_CUTOFF = -1.0e8   # a fitness at or below this stands for a failed or dead genome (WORST_FITNESS / 10)
+PENALTY_CUTOFF = 1.0e29  # a cost at or beyond this stands for a failed or dead genome (PENALTY / 10)
+
+
+def usable(record: "Record | Mapping[str, Any]") -> bool:
+    """Neither failed nor dead (a Record or its dict): its values can be ranked."""
+    get = record.get if isinstance(record, Mapping) else lambda name: getattr(record, name)
+    return not get("error") and not get("dead")
+
+
+def usable_values(values: Sequence[Any], cost: bool = False) -> np.ndarray:
+    """Values as floats, NaN where one is missing, non-finite or stands for a failed or dead genome (a fitness at
+    WORST_FITNESS; with cost=True, a cost at PENALTY)."""
+    out = np.array([v if isinstance(v, (int, float)) else np.nan for v in values], dtype=float)
+    out[~np.isfinite(out) | ((np.abs(out) >= PENALTY_CUTOFF) if cost else (out <= WORST_CUTOFF))] = np.nan
+    return out
 
 
 @dataclass
@@ -35,8 +58,8 @@ class Record:
 
     @property
     def ok(self) -> bool:
-        """Neither failed nor dead: its proxy values can be ranked."""
-        return self.error is None and not self.dead
+        """Neither failed nor dead: its proxy values can be ranked (usable)."""
+        return usable(self)
 
     def to_dict(self) -> dict:
         """Plain dict (dataclasses.asdict)."""

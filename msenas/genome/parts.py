@@ -40,6 +40,8 @@ class OpKind:
     build: str                                 # "module:function" (C, k, step_mode) -> nn.Module
     has_neuron: bool = True                    # a spiking neuron precedes the body
     silent: bool = False                       # the op outputs zeros (DARTS's "none")
+    nir: str | None = None                     # "module:function" of its NIR mapping (None: not exportable)
+    nir_spikes_only: bool = False              # the NIR mapping holds only on 0/1 input (after a neuron)
 
 
 @dataclass(frozen=True)
@@ -48,24 +50,29 @@ class OpSpec:
 
     kind: str
     kernel: int
+    short: str = ""                            # its label in genome diagrams (msenas.report.diagram)
 
 
 OP_KINDS: Registry[OpKind] = Registry("op kind")
+NIR = "msenas.export.nir_parts"
 OP_KINDS.register("conv")(OpKind(params=lambda c, k: c * c * k * k + 2 * c, macs=lambda c, k, hw: c * c * k * k * hw,
-                                 build="msenas.nn.ops:conv_body"))
-OP_KINDS.register("avgpool")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:avgpool_body"))
-OP_KINDS.register("maxpool")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:maxpool_body"))
+                                 build="msenas.nn.ops:conv_body", nir=f"{NIR}:nir_conv"))
+OP_KINDS.register("avgpool")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:avgpool_body",
+                                    nir=f"{NIR}:nir_avgpool"))
+OP_KINDS.register("maxpool")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:maxpool_body",
+                                    nir=f"{NIR}:nir_maxpool", nir_spikes_only=True))
 OP_KINDS.register("identity")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0,
                                      build="msenas.nn.ops:identity_body",
-                                     has_neuron=False))
+                                     has_neuron=False, nir=f"{NIR}:nir_identity"))
 OP_KINDS.register("zero")(OpKind(params=lambda c, k: 0, macs=lambda c, k, hw: 0, build="msenas.nn.ops:identity_body",
                                  has_neuron=False, silent=True))
 
 OPS: Registry[OpSpec] = Registry("op")
-for _name, _kind, _k in (("conv1x1", "conv", 1), ("conv3x3", "conv", 3), ("conv5x5", "conv", 5),
-                         ("avgpool3x3", "avgpool", 3), ("maxpool3x3", "maxpool", 3),
-                         ("identity", "identity", 0), ("zero", "zero", 0)):
-    OPS.register(_name)(OpSpec(_kind, _k))
+for _name, _kind, _k, _short in (("conv1x1", "conv", 1, "c1"), ("conv3x3", "conv", 3, "c3"),
+                                 ("conv5x5", "conv", 5, "c5"), ("avgpool3x3", "avgpool", 3, "avg"),
+                                 ("maxpool3x3", "maxpool", 3, "max"), ("identity", "identity", 0, "id"),
+                                 ("zero", "zero", 0, "zero")):
+    OPS.register(_name)(OpSpec(_kind, _k, _short))
 
 
 # ----------------------------------------------------------------------------- neurons
@@ -77,12 +84,13 @@ class NeuronModel:
 
     params: int
     build: str   # "module:function" (NeuronParams, step_mode) -> nn.Module
+    nir: str | None = None   # "module:function" (GraphBuilder, module, shape) -> its NIR node (None: not exportable)
 
 
 NEURONS: Registry[NeuronModel] = Registry("neuron model")
-NEURONS.register("lif")(NeuronModel(0, "msenas.nn.neurons:build_lif"))
-NEURONS.register("plif")(NeuronModel(1, "msenas.nn.neurons:build_plif"))    # its learnable tau
-NEURONS.register("if")(NeuronModel(0, "msenas.nn.neurons:build_if"))
+NEURONS.register("lif")(NeuronModel(0, "msenas.nn.neurons:build_lif", f"{NIR}:nir_lif"))
+NEURONS.register("plif")(NeuronModel(1, "msenas.nn.neurons:build_plif", f"{NIR}:nir_plif"))    # its learnable tau
+NEURONS.register("if")(NeuronModel(0, "msenas.nn.neurons:build_if", f"{NIR}:nir_if"))
 
 
 # ----------------------------------------------------------------------------- attention

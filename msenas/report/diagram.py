@@ -17,11 +17,10 @@ from pathlib import Path
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from msenas.genome.parts import OP_KINDS, OPS
 from msenas.genome.types import Cell, Genome, Motif
 from msenas.report.figures import EXCITATORY, INHIBITORY, FigureFile, new_figure, save
 
-SHORT = {"conv1x1": "c1", "conv3x3": "c3", "conv5x5": "c5", "avgpool3x3": "avg",
-         "maxpool3x3": "max", "identity": "id", "zero": "zero"}
 UNIT = 0.62      # inches per data unit in a cell panel
 STRIP_UNIT = 0.95  # inches per data unit in the macro strip
 NODE_PT = 9.0    # node marker radius in points
@@ -33,8 +32,8 @@ SKIP_COLOURS = ("#555555", "#8c510a", "#01665e", "#762a83", "#b35806", "#1b7837"
 def edge_label(op) -> str:
     """Short label of an op: sign, short name, neuron (identity and zero have no neuron)."""
     sign = "+" if op.sign > 0 else "\u2212"
-    neuron = "" if op.kind in ("identity", "zero") else f" {op.neuron}"
-    return f"{sign}{SHORT.get(op.name, op.name)}{neuron}"
+    neuron = f" {op.neuron}" if OP_KINDS.get(op.kind).has_neuron else ""
+    return f"{sign}{OPS.get(op.name).short or op.name}{neuron}"
 
 
 def genome_figure(g: Genome, path: str | Path, in_shape: tuple[int, int, int] | None = None,

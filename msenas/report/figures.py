@@ -2,8 +2,8 @@
 
 Figures are drawn on `matplotlib.figure.Figure` objects (the Agg canvas, no
 pyplot state), saved at a fixed size and DPI so a caller knows the pixel size.
-Fitness values at or below WORST_FITNESS / 10 (failed or dead genomes) and
-cost objectives at the search's penalty are left out of the plots.
+Fitness values and cost objectives that stand for a failed or dead genome
+(msenas.fitness.record.usable_values) are left out of the plots.
 """
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from msenas.atomic import atomic_write_bytes
+from msenas.fitness.record import usable_values
 
 DPI = 100
 EXCITATORY, INHIBITORY = "#c0392b", "#2166ac"
-WORST_CUTOFF = -1.0e8   # fitness below this is a failed/dead genome (WORST_FITNESS = -1e9)
-PENALTY_CUTOFF = 1.0e29  # cost objectives above this are the penalty of a failed/dead genome (1e30)
 
 
 @dataclass(frozen=True)
@@ -49,15 +48,8 @@ def save(fig: Figure, path: str | Path) -> FigureFile:
     return FigureFile(path, int(w), int(h))
 
 
-def usable_fitness(values: Sequence[float]) -> np.ndarray:
-    """Fitness values as floats, NaN where a value is missing, non-finite or the failure score."""
-    out = np.array([v if isinstance(v, (int, float)) else np.nan for v in values], dtype=float)
-    out[~np.isfinite(out) | (out <= WORST_CUTOFF)] = np.nan
-    return out
-
-
 def _series(gens: Sequence[dict], name: str) -> np.ndarray:
-    return usable_fitness([g.get(name) for g in gens])
+    return usable_values([g.get(name) for g in gens])
 
 
 def fitness_figure(gens: Sequence[dict], path: str | Path, title: str = "") -> FigureFile:
@@ -121,7 +113,8 @@ def objective_points(objs: Sequence[Sequence[float]]) -> np.ndarray:
     a = np.asarray([list(o) for o in objs], dtype=float).reshape(len(objs), -1)
     if a.size == 0:
         return a
-    ok = np.all(np.isfinite(a), axis=1) & (a[:, 0] > WORST_CUTOFF) & np.all(np.abs(a[:, 1:]) < PENALTY_CUTOFF, axis=1)
+    ok = np.isfinite(usable_values(a[:, 0])) & np.all(np.isfinite(usable_values(a[:, 1:].ravel(), cost=True))
+                                                       .reshape(len(a), -1), axis=1)
     return a[ok]
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar, Iterable, TypeVar
 
 from msenas.config import Config, ConfigError
+from msenas.fitness.record import usable
 
 T = TypeVar("T")
 
@@ -93,7 +94,7 @@ class BudgetConfig(Config):
 
 def order_key(record: dict, budget: BudgetConfig) -> float:
     """Deb's first criterion as one number to minimise: the violation; a failed or dead genome is the worst of all."""
-    if record.get("error") or record.get("dead"):
+    if not usable(record):
         return math.inf
     return budget.violation(record)          # from the record's costs: one rule, whoever wrote the record
 

@@ -7,23 +7,49 @@ started in even after the presets change.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Literal, Mapping
 
 from msenas.config import Config, DataConfig, apply_overrides, build_dataclass, read_toml
-from msenas.fitness.config import ExecutorConfig, FitnessConfig
+from msenas.fitness.config import ExecutorFields, FitnessConfig
 from msenas.genome.space import SearchSpace, get_space
 from msenas.search.budget import BudgetConfig
-from msenas.search.halving import HalvingConfig
 
 MAX_POPULATION = 100_000     # population, offspring, hall of fame: far beyond any search, far below exhausting memory
 DIGITS_OPTIONS = {"size": 8}  # the embedded default: 8x8 digits (the demo; the default fitness was chosen on CIFAR-10)
+MAX_K = 64                   # most candidates of successive halving
 
 
 @dataclass(frozen=True)
-class SearchConfig(Config):
-    """The search loop: strategy, sizes, objectives, sync/async mode, and where fitness runs (the executor)."""
+class HalvingConfig(Config):
+    """`[search.halving]`: successive halving after the search (k = 0: off)."""
+
+    section: ClassVar[str] = "search.halving"
+
+    k: int = 0                   # candidates: the k best of the hall of fame (0: no halving stage)
+    epochs: float = 1.0          # epochs of the first round; each later round doubles them
+    val_fraction: float = 0.25   # share of each class of the train split held out for validation
+    batch_size: int = 64
+
+    def validate(self) -> "HalvingConfig":
+        """Raise ConfigError naming the first bad field."""
+        self.need(self.k == 0 or 2 <= self.k <= MAX_K, "k", f"must be 0 (off) or in [2, {MAX_K}]")
+        self.need(0 < self.epochs <= 1000, "epochs", "must be in (0, 1000]")
+        self.need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
+        self.need(self.batch_size >= 1, "batch_size", "must be >= 1")
+        return self
+
+    def rounds(self) -> int:
+        """Rounds until one genome is left: ceil(log2 k)."""
+        return max(0, math.ceil(math.log2(self.k))) if self.k else 0
+
+
+@dataclass(frozen=True)
+class SearchConfig(ExecutorFields, Config):
+    """The search loop: strategy, sizes, objectives, sync/async mode, and where fitness runs (the executor's fields,
+    msenas.fitness.config.ExecutorFields)."""
 
     section: ClassVar[str] = "search"
 
@@ -41,16 +67,8 @@ class SearchConfig(Config):
     hof_size: int = 10
     objectives: tuple[str, ...] = ("fitness",)
     evaluations: int | None = None     # async budget of new evaluations; default population + generations x offspring
-    executor: str = "auto"             # where fitness runs: auto, serial, ray, ray-gpu (msenas.fitness.executors)
-    workers: int = 2                   # 0: serial in this process; N: Ray workers
-    address: str | None = None         # Ray cluster address (host:port); None: local
-    eval_timeout: float | None = None  # seconds one genome may run on a Ray worker, then it fails; None: no limit
-    cpus_per_worker: float = 1.0       # Ray CPUs each worker holds
-    gpus_per_worker: float = 0.0       # Ray GPUs each worker holds (0.25: four per GPU; 0 with auto: spread over GPUs)
-    torch_threads: int = 1             # torch threads per evaluation, in every executor (serial too)
     budget: BudgetConfig = field(default_factory=BudgetConfig)   # [search.budget]: max params/macs/sops/energy_uj
     halving: HalvingConfig = field(default_factory=HalvingConfig)  # [search.halving]: final pick (k = 0: off)
-    placement_timeout: float = 60.0    # seconds a Ray cluster may go without placing one more worker (then an error)
 
     def __post_init__(self) -> None:
         if self.algorithm == "auto":
@@ -60,7 +78,7 @@ class SearchConfig(Config):
     def validate(self) -> "SearchConfig":
         """Raise ConfigError naming the first bad field."""
         from msenas.search.objectives import OBJECTIVES
-        from msenas.search.strategies import STRATEGIES
+        from msenas.search.strategies.registry import STRATEGIES
 
         self.need_name("algorithm", STRATEGIES)
         strategy = STRATEGIES.get(self.algorithm)
@@ -94,16 +112,11 @@ class SearchConfig(Config):
 
     def max_evaluations(self) -> int:
         """Most new evaluations the search may run: `evaluations`, or population + generations x children."""
-        from msenas.search.strategies import STRATEGIES
+        from msenas.search.strategies.registry import STRATEGIES
 
         if self.evaluations is not None:
             return self.evaluations
         return self.population + self.generations * STRATEGIES.get(self.algorithm).children_of(self)
-
-    def executor_config(self) -> ExecutorConfig:
-        """The executor settings of this table, as the object the fitness engine takes whole."""
-        return ExecutorConfig(self.executor, self.workers, self.address, self.eval_timeout, self.cpus_per_worker,
-                              self.gpus_per_worker, self.torch_threads, placement_timeout=self.placement_timeout)
 
 
 def _space(value: Any) -> Any:

@@ -9,7 +9,8 @@ RUN/train/<name>; a finished training is read back, not redone):
 - a published network of spikingjelly's model zoo (msenas.zoo) at the widest width within the run's
   budget, or, without a budget, within the best genome's parameter count: equal size, equal recipe.
 It returns one row per network (test accuracy, spikes, SOPs and energy per sample, parameters, training
-time) and the median row of the random genomes.
+time) and the median row of the random genomes. `train_picks` is that one recipe for any named networks
+(experiments/search_vs_random.py trains its arms with it), `random_picks` the run's random genomes.
 """
 from __future__ import annotations
 
@@ -26,38 +27,44 @@ from msenas.search.results import read_entries
 
 COLUMNS = ("network", "test_acc", "spikes", "sops", "energy_uj", "params", "train_s")
 N_RANDOM = 3
+RANDOM_STREAM = 0x7A4D               # the random genomes' generator: np.random.default_rng([run seed, RANDOM_STREAM])
 ZOO_NETWORK = "plif-cifar10net"      # multi-step, so it takes static and event data alike
 
 
 def train_top(run_dir: str | Path, k: int = 1, epochs: int = 3, progress: bool = True,
               zoo: str | None = ZOO_NETWORK) -> list[dict]:
     """Train the k best genomes, 3 random genomes within the budget and a zoo network of the same budget; rows."""
-    from msenas.fitness.engine import static_costs
-    from msenas.train import TrainConfig, train
-    from msenas.zoo import ZOO
+    from msenas.train import TrainConfig
 
     run_dir = Path(run_dir)
     cfg = config_from_dict(read_json(run_dir / CONFIG, "run config"))
     best = read_entries(run_dir)[:k]
     dataset = cfg.data.build(cfg.fitness.T, cfg.seed)
-    info = dataset.info
-    costs = lambda g: static_costs(g, info.in_shape, info.n_classes, cfg.fitness.T)   # noqa: E731
     budget = cfg.search.budget if cfg.search.budget.active else BudgetConfig(params=best[0]["record"]["params"])
-    rng = np.random.default_rng([cfg.seed, 0x7A4D])
     picks = [(f"best-{i:02d}", io.from_dict(e["genome"])) for i, e in enumerate(best, 1)]
-    picks += [(f"random-{i}", g) for i, g in enumerate(live_randoms(cfg, dataset, costs, budget, rng), 1)]
+    picks += random_picks(cfg, dataset, budget)
     if zoo is not None:
         picks.append(_zoo_pick(zoo, budget, dataset, cfg))
     tcfg = TrainConfig(epochs=epochs, T=cfg.fitness.T, seed=cfg.seed, warmup_epochs=min(1.0, epochs / 2))
     data = cfg.data.replace(seed=cfg.data.seed if cfg.data.seed is not None else cfg.seed)
+    return train_picks(picks, dataset, tcfg, run_dir / "train", progress, data)
+
+
+def train_picks(picks: list[tuple[str, object]], dataset, cfg, out: str | Path, progress: bool = False,
+                data=None) -> list[dict]:
+    """Train each (name, genome or zoo network) with one recipe `cfg` (a TrainConfig; a zoo network with the loss
+    it was published with) into OUT/name, a finished training read back, not redone; one row each (COLUMNS)."""
+    from msenas.train import train
+    from msenas.zoo import ZOO
+
     rows = []
     for name, arch in picks:
-        out = run_dir / "train" / name
+        folder = Path(out) / name
         t0 = time.perf_counter()
-        done = (out / METRICS).is_file() and (read_json(out / METRICS).get("final") is not None)
-        loss = ZOO.get(arch.name).loss if hasattr(arch, "width") else tcfg.loss
-        metrics = read_json(out / METRICS) if done else train(arch, dataset, tcfg.replace(loss=loss), out,
-                                                              progress=progress, data=data)
+        done = (folder / METRICS).is_file() and (read_json(folder / METRICS).get("final") is not None)
+        loss = ZOO.get(arch.name).loss if hasattr(arch, "width") else cfg.loss
+        metrics = read_json(folder / METRICS) if done else train(arch, dataset, cfg.replace(loss=loss), folder,
+                                                                 progress=progress, data=data)
         final = metrics["final"]
         label = arch.key() if hasattr(arch, "width") else io.key(arch)[:8]
         rows.append({"network": f"{name} ({label})", "test_acc": final["test_acc"],
@@ -65,6 +72,17 @@ def train_top(run_dir: str | Path, k: int = 1, epochs: int = 3, progress: bool =
                      "energy_uj": final["energy_pj"] / 1e6 if "energy_pj" in final else float("nan"),
                      "params": final["params"], "train_s": final.get("train_time", time.perf_counter() - t0)})
     return rows
+
+
+def random_picks(cfg, dataset, budget: BudgetConfig, n: int = N_RANDOM) -> list[tuple[str, object]]:
+    """("random-1", genome), ...: n genomes of the run's space within the budget and live at initialisation, drawn
+    with the run's seed (the same ones for every caller of the same run config)."""
+    from msenas.fitness.engine import static_costs
+
+    info = dataset.info
+    costs = lambda g: static_costs(g, info.in_shape, info.n_classes, cfg.fitness.T)   # noqa: E731
+    rng = np.random.default_rng([cfg.seed, RANDOM_STREAM])
+    return [(f"random-{i}", g) for i, g in enumerate(live_randoms(cfg, dataset, costs, budget, rng, n), 1)]
 
 
 def live_randoms(cfg, dataset, costs, budget: BudgetConfig, rng: np.random.Generator, n: int = N_RANDOM,

@@ -12,39 +12,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
-from msenas.config import Config
+from msenas.fitness.record import usable
 from msenas.genome import Genome
 from msenas.genome import io as genome_io
-
-MAX_K = 64
-
-
-@dataclass(frozen=True)
-class HalvingConfig(Config):
-    """`[search.halving]`: successive halving after the search (k = 0: off)."""
-
-    section: ClassVar[str] = "search.halving"
-
-    k: int = 0                   # candidates: the k best of the hall of fame (0: no halving stage)
-    epochs: float = 1.0          # epochs of the first round; each later round doubles them
-    val_fraction: float = 0.25   # share of each class of the train split held out for validation
-    batch_size: int = 64
-
-    def validate(self) -> "HalvingConfig":
-        """Raise ConfigError naming the first bad field."""
-        self.need(self.k == 0 or 2 <= self.k <= MAX_K, "k", f"must be 0 (off) or in [2, {MAX_K}]")
-        self.need(0 < self.epochs <= 1000, "epochs", "must be in (0, 1000]")
-        self.need(0 < self.val_fraction < 1, "val_fraction", "must be in (0, 1)")
-        self.need(self.batch_size >= 1, "batch_size", "must be >= 1")
-        return self
-
-    def rounds(self) -> int:
-        """Rounds until one genome is left: ceil(log2 k)."""
-        return max(0, math.ceil(math.log2(self.k))) if self.k else 0
+from msenas.search.config import MAX_K, HalvingConfig  # noqa: F401  (the [search.halving] table, with the run config)
 
 
 def split_for_halving(dataset, val_fraction: float, seed: int):
@@ -111,8 +84,7 @@ def halve_run(run_dir: str | Path, progress: bool = True) -> dict | None:
     h = cfg.search.halving
     if h.k == 0:
         return None
-    entries = [e for e in read_entries(run_dir) if not e["record"].get("error") and not e["record"].get("dead")
-               and not e["record"].get("violation")][:h.k]
+    entries = [e for e in read_entries(run_dir) if usable(e["record"]) and not e["record"].get("violation")][:h.k]
     if len(entries) < 2:
         return None
     genomes = [genome_io.from_dict(e["genome"]) for e in entries]

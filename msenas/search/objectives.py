@@ -10,9 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+from msenas.fitness.record import PENALTY, usable
 from msenas.registry import Registry
-
-PENALTY = 1e30  # cost objective of a failed or dead genome
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ for _name, _sense, _doc in (
 
 def natural_objectives(record: dict, objectives: Sequence[str]) -> tuple[float, ...]:
     """Objective values in their own sign (fitness up, costs down), penalised when failed or dead."""
-    bad = bool(record.get("error")) or bool(record.get("dead"))
+    bad = not usable(record)
     out = []
     for name in objectives:
         obj = OBJECTIVES.get(name)

@@ -16,7 +16,7 @@ from torch import nn
 from msenas.registry import Registry
 
 LOSSES: Registry = Registry("loss")
-OPTIMIZERS: Registry = Registry("optimizer")
+OPTIMIZERS: Registry = Registry("optimizer")   # name -> (params, lr, weight_decay, momentum, nesterov) -> optimizer
 
 
 @LOSSES.register("ce")
@@ -52,19 +52,22 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 @OPTIMIZERS.register("sgd")
-def _sgd(model: nn.Module, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(param_groups(model, weight_decay), lr=lr, momentum=momentum, nesterov=momentum > 0)
+def _sgd(params, lr: float, weight_decay: float, momentum: float, nesterov: bool = True) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                           nesterov=nesterov and momentum > 0)
 
 
 @OPTIMIZERS.register("adamw")
-def _adamw(model: nn.Module, lr: float, weight_decay: float, momentum: float) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
+def _adamw(params, lr: float, weight_decay: float, momentum: float, nesterov: bool = True) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
 def make_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float,
                    momentum: float = 0.9) -> torch.optim.Optimizer:
-    """Optimiser `name` (sgd, adamw) over the model's trainable parameters."""
-    return OPTIMIZERS.get(name)(model, lr, weight_decay, momentum)
+    """Optimiser `name` (sgd with Nesterov momentum, adamw) over the model's trainable parameters, weight decay on
+    conv/linear weights only (param_groups). Every entry of OPTIMIZERS is (params or param groups, lr,
+    weight_decay, momentum, nesterov) -> optimizer; MA-DARTS calls it on its weights as they are."""
+    return OPTIMIZERS.get(name)(param_groups(model, weight_decay), lr, weight_decay, momentum)
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:

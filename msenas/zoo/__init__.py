@@ -69,7 +69,7 @@ class ZooModel:
 
     def build(self, in_shape: tuple[int, int, int], n_classes: int, T: int, event: bool = False):
         """The module for this input (see the module docstring)."""
-        from msenas.zoo.common import FreshState
+        from msenas.zoo.fresh import FreshState
 
         module, _, fn = self.entry.builder.partition(":")
         return FreshState(getattr(importlib.import_module(module), fn)(self.width, tuple(in_shape), n_classes, T,

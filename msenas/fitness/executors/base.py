@@ -16,14 +16,13 @@ import contextlib
 from typing import Any, Callable, Hashable, Iterator
 
 from msenas.fitness.config import ExecutorConfig, FitnessConfig
+from msenas.fitness.executors.registry import EXECUTORS
 from msenas.fitness.probe import ProbeData
 from msenas.fitness.proxies import fidelity_of
 from msenas.fitness.record import Record, failed_record
 from msenas.genome import Genome
-from msenas.registry import Registry
 
 EvaluateFn = Callable[[Genome, ProbeData, FitnessConfig, tuple[str, ...]], Record]
-EXECUTORS: Registry[Callable[..., "Executor"]] = Registry("executor")   # name -> class with from_config()
 
 
 def default_evaluate() -> EvaluateFn:

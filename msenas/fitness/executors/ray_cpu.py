@@ -43,9 +43,9 @@ class _Worker:
 
     def ready(self) -> str:
         """The device this worker scores on (Ray shows an actor only the GPUs it holds)."""
-        import torch
+        from msenas.runtime import device_name
 
-        return "cuda" if self.cfg.device != "cpu" and torch.cuda.is_available() else "cpu"
+        return device_name(self.cfg.device)
 
     def placement(self) -> dict:
         """The Ray GPU ids this worker holds, the CUDA_VISIBLE_DEVICES Ray gave it, and the device it scores on."""

@@ -18,13 +18,6 @@ from msenas.fitness.record import Record
 from msenas.genome import Genome
 
 
-def _local_device(name: str) -> str:
-    """The device this process scores on for fitness.device = name ('cuda' only when torch sees a GPU)."""
-    import torch
-
-    return "cuda" if name in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
-
-
 @EXECUTORS.register("serial")
 class SerialEvaluator(Executor):
     """Evaluates in this process, one genome per poll, with `threads` torch threads."""
@@ -34,7 +27,9 @@ class SerialEvaluator(Executor):
         self.probe, self.cfg, self.threads = probe, cfg, threads
         self.evaluate_fn = evaluate_fn or default_evaluate()
         self._queue: collections.deque = collections.deque()
-        self.device = _local_device(cfg.device)
+        from msenas.runtime import device_name
+
+        self.device = device_name(cfg.device)          # where this process scores ('cuda' only when it sees a GPU)
 
     @classmethod
     def from_config(cls, probe: ProbeData, cfg: FitnessConfig, ex: ExecutorConfig, **kw: Any) -> "SerialEvaluator":

@@ -11,7 +11,7 @@ import pkgutil
 from msenas.search.strategies.base import STRATEGIES, SteadyState, Strategy, diversity, vary
 
 for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _m != "base":
+    if _m not in ("base", "registry"):
         importlib.import_module(f"{__name__}.{_m}")
 
 __all__ = ["STRATEGIES", "SteadyState", "Strategy", "diversity", "vary"]

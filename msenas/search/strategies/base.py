@@ -28,13 +28,14 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 from deap import base, creator, tools
 
+from msenas.fitness.record import usable
 from msenas.genome import Genome, VectorCodec, crossover_vectors, key, mutate_vector
 from msenas.genome.space import SearchSpace
-from msenas.registry import Registry
 from msenas.search.budget import order_key, sample_within
 from msenas.search.config import SearchConfig
 from msenas.search.objectives import OBJECTIVES, natural_objectives, weighted_objectives
 from msenas.search.state import SearchState, generator
+from msenas.search.strategies.registry import STRATEGIES  # noqa: F401  (re-exported: the registry of this package)
 
 
 class ConstrainedFitness(base.Fitness):
@@ -74,9 +75,6 @@ for _n in range(1, len(OBJECTIVES) + 1):
     if not hasattr(creator, f"MsenasFitness{_n}"):
         creator.create(f"MsenasFitness{_n}", ConstrainedFitness, weights=(1.0,) * _n)
         creator.create(f"MsenasIndividual{_n}", list, fitness=getattr(creator, f"MsenasFitness{_n}"))
-
-
-STRATEGIES: Registry[type["Strategy"]] = Registry("search strategy")
 
 
 class Strategy:
@@ -201,7 +199,7 @@ class Strategy:
                   seconds: float) -> dict:
         """One generations.jsonl line: fitness statistics of the population's healthy members, diversity, counts."""
         recs = [cache[self.key(v)] for v in population]
-        healthy = [r for r in recs if not r.get("error") and not r.get("dead")]
+        healthy = [r for r in recs if usable(r)]
         feasible = [r for r in healthy if self.violation(r) == 0]
         summary = FITNESS_STATS.compile(feasible or healthy or recs)   # stats over healthy (feasible) members
         entry = {"gen": gen, **{k: float(v) for k, v in summary.items()},
