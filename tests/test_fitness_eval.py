@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from msenas.config import DataConfig
 from msenas.data import DataError, get_dataset
@@ -80,12 +81,14 @@ def test_evaluation_is_reproducible_and_seeded_by_the_run_seed(digits, probe, ge
 def test_repeats_average_several_initialisations(probe, genomes):
     from msenas.fitness.evaluate import _repeat
     from msenas.fitness.proxies import PROXIES, ProxyContext
+    from msenas.runtime import Precision
 
     g, cfg1 = genomes[2], FitnessConfig(**SMALL)
     one = evaluate(g, probe, cfg1, ("rdm",))
     three = evaluate(g, probe, FitnessConfig(**{**SMALL, "repeats": 3}), ("rdm",))
     ctx = ProxyContext(probe.target, cfg1.metric, cfg1.correlation, cfg1.readout, three.params)
-    runs = [_repeat(g, key(g), r, probe, cfg1, [PROXIES.get("rdm")], ctx, "cpu") for r in range(3)]
+    runs = [_repeat(g, key(g), r, probe, cfg1, [PROXIES.get("rdm")], ctx, Precision(torch.device("cpu")))
+            for r in range(3)]
     rdms = [values["rdm"] for values, _, _ in runs]
     assert len(set(rdms)) == 3                                # three different initialisations...
     assert one.proxies["rdm"] == rdms[0]                      # ...the first is the single-repeat score...

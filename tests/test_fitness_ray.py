@@ -110,7 +110,7 @@ def test_workers_the_cluster_cannot_place_end_in_one_line_after_the_placement_ti
         t0 = time.perf_counter()
         with pytest.raises(ClusterError, match=r"^1 Ray workers could not be placed within 2 s \(each needs 1 CPU; "
                                                r"free now: 0 CPU\).*raise search.placement_timeout$"):
-            make_executor(probe, CFG, ExecutorConfig(kind="ray", workers=1, placement_timeout=2))
+            make_executor(probe, CFG, ExecutorConfig(executor="ray", workers=1, placement_timeout=2))
         assert time.perf_counter() - t0 < 30
     finally:
         for hold in holds:

@@ -51,7 +51,7 @@ def genomes():
 
 
 def plain(records):
-    return [{k: v for k, v in r.to_dict().items() if k != "wall_time"} for r in records]
+    return [r.outcome() for r in records]
 
 
 def test_auto_gpus_spreads_workers_over_the_clusters_gpus(two_gpus):
@@ -77,13 +77,13 @@ def test_fractional_workers_share_a_gpu_and_each_sees_only_its_own(two_gpus, pro
 
 
 def test_whole_gpus_and_a_pool_larger_than_the_gpus(two_gpus, probe):
-    ev = make_executor(probe, CFG, ExecutorConfig(kind="ray-gpu", workers=2, gpus_per_worker=1))
+    ev = make_executor(probe, CFG, ExecutorConfig(executor="ray-gpu", workers=2, gpus_per_worker=1))
     try:
         assert sorted(p["gpu_ids"][0] for p in ev.placements()) == ["0", "1"]
     finally:
         ev.close()
-    with pytest.raises(ClusterError, match=r"1 of 1 Ray workers did not start .*1 CPU, 3 GPU"):   # more than there are
-        make_executor(probe, CFG, ExecutorConfig(kind="ray-gpu", workers=1, gpus_per_worker=3), start_timeout=5.0)
+    with pytest.raises(ClusterError, match=r"has 2 GPUs in all, but 1 workers of 1 CPU, 3 GPU need 3"):
+        make_executor(probe, CFG, ExecutorConfig(executor="ray-gpu", workers=1, gpus_per_worker=3), start_timeout=5.0)
 
 
 def test_cpu_fitness_keeps_cpu_workers_and_ray_gpu_refuses_it(two_gpus, probe):
@@ -95,7 +95,7 @@ def test_cpu_fitness_keeps_cpu_workers_and_ray_gpu_refuses_it(two_gpus, probe):
     finally:
         ev.close()
     with pytest.raises(ConfigError, match="contradicts the ray-gpu executor"):
-        make_executor(probe, cpu_cfg, ExecutorConfig(kind="ray-gpu", workers=2))
+        make_executor(probe, cpu_cfg, ExecutorConfig(executor="ray-gpu", workers=2))
 
 
 def fail_on_some_genomes():

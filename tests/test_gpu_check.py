@@ -90,17 +90,17 @@ def test_the_recipe_commands_in_the_toml_header_run_as_written(tmp_path):
     assert saved["data"]["options"]["augment"] is True and saved["dataset"] == "cifar10"
 
 
-def test_predict_gpu_counts_the_work_of_a_training_step():
+def test_gpu_check_predict_counts_the_work_of_a_training_step():
     sys.path.insert(0, str(ROOT / "experiments"))
+    import gpu_check
     import numpy as np
-    import predict_gpu
 
     from msenas.genome import get_space, sample
     from msenas.nn.cost import complexity
 
     genome = sample(get_space("tiny"), np.random.default_rng(0))
-    work = predict_gpu.train_step_work(genome, T=2, batch=128)
+    work = gpu_check.train_step_work(genome, T=2, batch=128)
     assert work.flops == 2.0 * complexity(genome, (3, 32, 32), 10, 2).macs * 2 * 128 * 3
     assert work.kernels > 50 and work.bytes > 0
-    fast, slow = work.seconds(predict_gpu.RATES)
-    assert 0 < fast < slow and slow >= work.kernels * predict_gpu.RATES["slow"]["launch"]
+    fast, slow = work.seconds(gpu_check.RATES)
+    assert 0 < fast < slow and slow >= work.kernels * gpu_check.RATES["slow"]["launch"]
