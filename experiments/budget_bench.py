@@ -273,6 +273,7 @@ def report(a: argparse.Namespace) -> None:
             if z:
                 zoo[name] = (ZooModel(name, z["width"]).key(), *acc(items, ZooModel(name, z["width"]).key(), tseeds))
         lines += _budget_tables(budget, s, arms, cpu, zoo, items, tseeds)
+        lines += _ground_truth_noise(arms, zoo, items, tseeds)
         if halving_share:
             v, w = zip(*halving_share.values())
             lines += [f"Halving stage CPU as a share of the search's: {np.mean(v):.0%} of (a)'s scoring of its "
@@ -281,11 +282,53 @@ def report(a: argparse.Namespace) -> None:
                       ""]
         summary[budget] = {"arms": {k: {str(sd): list(v[:2]) for sd, v in d.items()} for k, d in arms.items()},
                            "zoo": {n: list(v[:2]) for n, v in zoo.items()}, "cpu": cpu}
+    lines += _decision2(summary)
     text = "\n".join(lines)
     print(text)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     if a.md:
         atomic_write_text(a.md, text + "\n")
+
+
+def _ground_truth_noise(arms, zoo, items, tseeds) -> list[str]:
+    """Kendall tau between the two training seeds' test accuracies over every distinct pick of the budget."""
+    from scipy.stats import kendalltau
+
+    keys = sorted({v[0] for per in arms.values() for v in per.values()} | {v[0] for v in zoo.values()})
+    pairs = [[items[f"train-{k}-t{t}"]["final"]["test_acc"] for t in tseeds[:2]] for k in keys
+             if all(f"train-{k}-t{t}" in items for t in tseeds[:2])]
+    if len(pairs) < 3:
+        return []
+    a, b = np.array(pairs).T
+    return [f"Ground truth noise: Kendall tau between training seeds {tseeds[0]} and {tseeds[1]} over the "
+            f"{len(pairs)} distinct trained picks of this budget: {kendalltau(a, b).statistic:+.2f}; mean absolute "
+            f"seed-to-seed difference {np.abs(a - b).mean():.3f}.", ""]
+
+
+def _decision2(summary: dict) -> list[str]:
+    """Decision 2 of docs/budget.md: (a') - (a) over every (budget, seed) pair with both trained."""
+    d, pairs = [], []
+    for budget, sm in summary.items():
+        a, x = sm["arms"]["a"], sm["arms"]["a'"]
+        for sd in a:
+            if sd in x and a[sd][1] is not None and x[sd][1] is not None:
+                d.append(x[sd][1] - a[sd][1])
+                pairs.append(f"{budget}-s{sd}")
+    if len(d) < 2:
+        return []
+    d = np.array(d)
+    lo, hi = boot_interval(d)
+    same = sum(summary[p.split("-s")[0]]["arms"]["a"][p.split("-s")[1]][0] ==
+               summary[p.split("-s")[0]]["arms"]["a'"][p.split("-s")[1]][0] for p in pairs)
+    switch = d.mean() > 0 and lo > 0
+    return ["### Decision 2: (a') upper_tail extend - (a) saturate", "",
+            "| pairs | mean difference | 90% bootstrap interval | wins / ties / losses | same pick |",
+            "| --- | --- | --- | --- | --- |",
+            f"| {len(d)} of 10 ({', '.join(pairs)}) | {d.mean():+.4f} | [{lo:+.4f}, {hi:+.4f}] | "
+            f"{int((d > 0).sum())} / {int((d == 0).sum())} / {int((d < 0).sum())} | {same} of {len(d)} |", "",
+            f"Rule: switch the default to extend if the mean is positive and the interval excludes 0: "
+            f"{'switch' if switch else 'stay with saturate'}"
+            f"{'' if len(d) == 10 else ' (NOT decided: the run is incomplete)'}.", ""]
 
 
 NAMES = {"a": "(a) evolution", "b": "(b) evolution + halving", "c": "(c) random, ranked by fitness",
