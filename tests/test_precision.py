@@ -87,7 +87,7 @@ def _step(net, x, y, precision: Precision):
     loss.backward()
     functional.reset_net(net)
     grad = torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None])
-    return logits.detach().float(), loss.item(), grad
+    return logits.detach().float(), loss.detach().item(), grad
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
