@@ -133,6 +133,7 @@ class DartsLoop(EpochLoop):
     """The shared epoch loop with an alpha step before each weight step, and the alphas' files after each epoch."""
 
     kind, command, label, holds, error = "darts", "msenas darts", "darts", "a darts run", folder.DartsRunError
+    state_names = {"model": "model", "w_opt": "opt", "a_opt": "a_opt", "sched": "sched", "scaler": "scaler"}
 
     def context(self):
         return torch_threads(self.cfg.torch_threads)
@@ -198,20 +199,11 @@ class DartsLoop(EpochLoop):
                 "epoch_time": time.perf_counter() - t0}
 
     def state(self, history: list[dict]) -> dict:
-        run = self.run_
-        return {"model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
-                "w_opt": run.opt.state_dict(), "a_opt": run.a_opt.state_dict(), "sched": run.sched.state_dict(),
-                "scaler": run.scaler.state_dict(),
-                "history": json.dumps(history), "alpha_history": json.dumps(self.alpha_history)}
+        return {**super().state(history), "history": json.dumps(history),
+                "alpha_history": json.dumps(self.alpha_history)}
 
     def load_state(self, ck: dict) -> list[dict]:
-        run = self.run_
-        run.model.load_state_dict(ck["model"])
-        run.opt.load_state_dict(ck["w_opt"])
-        run.a_opt.load_state_dict(ck["a_opt"])
-        run.sched.load_state_dict(ck["sched"])
-        if ck.get("scaler"):                      # float16 loss scale; absent in checkpoints of older versions
-            run.scaler.load_state_dict(ck["scaler"])
+        super().load_state(ck)
         self.alpha_history = list(json.loads(ck["alpha_history"]))
         return list(json.loads(ck["history"]))
 

@@ -66,6 +66,11 @@ def weight_step(run: Run, batch, loss_fn: Callable, *, params: list | None = Non
     return float(loss.detach()), int((logits.detach().float().mean(0).argmax(1) == y).sum())
 
 
+def cpu_state(model: nn.Module) -> dict:
+    """The model's state dict, detached, on the CPU."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 def config_diff(saved, now, prefix: str = "") -> list[str]:
     """Fields that differ between two run configs, nested names joined by '.' (KEEP_ON_RESUME left out)."""
     if not (isinstance(saved, dict) and isinstance(now, dict)):
@@ -83,6 +88,8 @@ class EpochLoop:
     holds: ClassVar[str]                      # what a folder with a checkpoint holds, for the clash message
     error: ClassVar[type[MsenasError]]        # a folder clash or a foreign checkpoint
     resume_sections: ClassVar[tuple[str, ...] | None] = None   # config.json sections that must match (None: all)
+    state_names: ClassVar[dict[str, str]] = {                   # checkpoint key -> Run field
+        "model": "model", "optimizer": "opt", "scheduler": "sched", "scaler": "scaler"}
 
     def __init__(self, dataset: Dataset, cfg: Config, *, progress: bool = True, data: DataConfig | None = None,
                  on_epoch_end: Callable[[dict], None] | None = None):
@@ -146,12 +153,17 @@ class EpochLoop:
         raise NotImplementedError
 
     def state(self, history: list[dict]) -> dict:
-        """The checkpoint's state dicts and history (plain values, tensors and strings)."""
-        raise NotImplementedError
+        """The checkpoint's history and state dicts, each under its state_names key (plain values and tensors)."""
+        run = self.run_
+        return {"history": history, **{key: cpu_state(run.model) if attr == "model" else getattr(run, attr).state_dict()
+                                       for key, attr in self.state_names.items()}}
 
     def load_state(self, ck: dict) -> list[dict]:
-        """Load a checkpoint's state into the run; its history."""
-        raise NotImplementedError
+        """Load a checkpoint's state dicts into the run; its history."""
+        for key, attr in self.state_names.items():
+            if attr != "scaler" or ck.get(key):     # an empty loss scale: saved without float16 loss scaling
+                getattr(self.run_, attr).load_state_dict(ck[key])
+        return list(ck["history"])
 
     def save(self, out: Path, history: list[dict]) -> None:
         """The files of an epoch, checkpoint.pt (save_checkpoint) among them, each written atomically."""

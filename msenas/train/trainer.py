@@ -31,7 +31,7 @@ from msenas.nn.cost import complexity
 from msenas.rundir import GENOME, MODEL, RESULT_SCHEMA, WEIGHTS, write_json
 from msenas.runtime import evaluate_model, resolve_device, resolve_precision, seeded, stream_seed
 from msenas.train.config import TrainConfig, TrainConfigError
-from msenas.train.loop import EpochLoop, Run, weight_step
+from msenas.train.loop import EpochLoop, Run, cpu_state, weight_step
 from msenas.train.optim import LOSSES, make_optimizer, make_scheduler
 from msenas.train.result import save_tensors, write_metrics
 from msenas.zoo import ZooModel
@@ -148,22 +148,9 @@ class Trainer(EpochLoop):
                 "sops": ev["sops"], "mac_ops": ev["macs"], "energy_pj": ev["energy_pj"], "lr": lr,
                 "epoch_time": t1 - t0, "epoch_cpu_time": c1 - c0, "eval_time": time.perf_counter() - t1}
 
-    def state(self, history: list[dict]) -> dict:
-        run = self.run_
-        return {"history": history, "model": _cpu_state(run.model), "optimizer": run.opt.state_dict(),
-                "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict()}
-
-    def load_state(self, ck: dict) -> list[dict]:
-        run = self.run_
-        run.model.load_state_dict(ck["model"])
-        run.opt.load_state_dict(ck["optimizer"])
-        run.sched.load_state_dict(ck["scheduler"])
-        run.scaler.load_state_dict(ck["scaler"])
-        return list(ck["history"])
-
     def save(self, out: Path, history: list[dict]) -> None:
         self.save_checkpoint(out, history)
-        save_tensors(out / WEIGHTS, _cpu_state(self.run_.model))
+        save_tensors(out / WEIGHTS, cpu_state(self.run_.model))
         self._metrics(out, history)
 
     def line(self, record: dict) -> str:
@@ -171,15 +158,11 @@ class Trainer(EpochLoop):
 
     def finish(self, out: Path, history: list[dict]) -> dict:
         if not (out / WEIGHTS).is_file():
-            save_tensors(out / WEIGHTS, _cpu_state(self.run_.model))
+            save_tensors(out / WEIGHTS, cpu_state(self.run_.model))
         return self._metrics(out, history)
 
     def _metrics(self, out: Path, history: list[dict]) -> dict:
         return write_metrics(out, history, self.config["params"], self.cfg.epochs, self.config.get("energy_dense_pj"))
-
-
-def _cpu_state(model: nn.Module) -> dict:
-    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
 def _epoch_line(r: dict, epochs: int) -> str:
