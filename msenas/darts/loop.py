@@ -215,8 +215,11 @@ class DartsLoop(EpochLoop):
                            self._alpha_steps(history))
         self.save_checkpoint(out, history)
 
-    def line(self, record: dict) -> str:
-        return _epoch_line(record, self.cfg.epochs)
+    def line(self, r: dict) -> str:
+        nos = lambda s: "/".join(f"{v:.0f}" for v in s["spikes_per_cell"])  # noqa: E731
+        return (f"darts epoch {r['epoch']}/{self.cfg.epochs}: train loss {r['train_loss']:.4f} acc "
+                f"{r['train_acc']:.4f} | valid loss {r['valid_loss']:.4f} acc {r['valid_acc']:.4f} | NoS/cell train "
+                f"{nos(r['train_nos'])} valid {nos(r['valid_nos'])} | {r['epoch_time']:.1f} s")
 
     def finish(self, out: Path, history: list[dict]) -> SearchResult:
         weights = self.run_.model.op_weights()
@@ -227,9 +230,3 @@ class DartsLoop(EpochLoop):
         """Alpha updates made so far: steps per epoch after the warm-up epochs."""
         return self.run_.steps * max(0, len(history) - self.cfg.alpha_warmup_epochs)
 
-
-def _epoch_line(r: dict, epochs: int) -> str:
-    nos = lambda s: "/".join(f"{v:.0f}" for v in s["spikes_per_cell"])  # noqa: E731
-    return (f"darts epoch {r['epoch']}/{epochs}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
-            f"valid loss {r['valid_loss']:.4f} acc {r['valid_acc']:.4f} | NoS/cell train {nos(r['train_nos'])} "
-            f"valid {nos(r['valid_nos'])} | {r['epoch_time']:.1f} s")

@@ -153,8 +153,10 @@ class Trainer(EpochLoop):
         save_tensors(out / WEIGHTS, cpu_state(self.run_.model))
         self._metrics(out, history)
 
-    def line(self, record: dict) -> str:
-        return _epoch_line(record, self.cfg.epochs)
+    def line(self, r: dict) -> str:
+        return (f"epoch {r['epoch']}/{self.cfg.epochs}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
+                f"test loss {r['test_loss']:.4f} acc {r['test_acc']:.4f} | {r['spikes']:.4g} spikes/sample, "
+                f"{r['energy_pj'] / 1e6:.4g} uJ/sample | {r['epoch_time']:.1f} s")
 
     def finish(self, out: Path, history: list[dict]) -> dict:
         if not (out / WEIGHTS).is_file():
@@ -164,9 +166,3 @@ class Trainer(EpochLoop):
     def _metrics(self, out: Path, history: list[dict]) -> dict:
         return write_metrics(out, history, self.config["params"], self.cfg.epochs, self.config.get("energy_dense_pj"))
 
-
-def _epoch_line(r: dict, epochs: int) -> str:
-    return (f"epoch {r['epoch']}/{epochs}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f} | "
-            f"test loss {r['test_loss']:.4f} acc {r['test_acc']:.4f} | {r['spikes']:.4g} spikes/sample, "
-            f"{r['energy_pj'] / 1e6:.4g} uJ/sample | "
-            f"{r['epoch_time']:.1f} s")
