@@ -396,9 +396,9 @@ def darts_step_work(cfg: DartsConfig) -> tuple[Work, float]:
     small_cfg = cfg.replace(channels=SMALL["width"], batch_size=SMALL["batch"], device="cpu")
     with seeded(0):
         model = Supernet(small_cfg, (3, SMALL["size"], SMALL["size"]), 10)
-    run = darts_loop._Run(model, torch.optim.SGD(model.weight_parameters(), lr=0.01),
-                          torch.optim.Adam(model.arch_parameters(), lr=3e-4), None, torch.device("cpu"),
-                          Precision(torch.device("cpu")), torch.amp.GradScaler("cpu", enabled=False))
+    run = darts_loop._Run(model, torch.optim.SGD(model.weight_parameters(), lr=0.01), None,
+                          torch.amp.GradScaler("cpu", enabled=False), torch.device("cpu"),
+                          Precision(torch.device("cpu")), a_opt=torch.optim.Adam(model.arch_parameters(), lr=3e-4))
     x = torch.rand(cfg.T, SMALL["batch"], 3, SMALL["size"], SMALL["size"])
     batch = (x, torch.arange(SMALL["batch"]) % 10)
     monitor = SpikeMonitor(model)
