@@ -103,3 +103,33 @@ def test_msenas_train_trains_a_zoo_network_with_its_published_loss(tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "msenas", "train", "--help"], capture_output=True, text=True,
                                timeout=120).stdout
     assert all(f"zoo:{n}" in help_text for n in ZOO.names())
+
+
+def test_a_network_with_dropout_trains_the_same_twice_and_the_same_resumed(tmp_path):
+    # CIFAR10Net has dropout, which draws from torch's global RNG: each epoch runs under a seed of its own
+    # (run seed, epoch), so two runs of one command agree, and a run resumed after epoch 1 agrees with both.
+    from msenas.config import DataConfig
+    from msenas.train import TrainConfig, train
+
+    data = DataConfig(dataset="digits", options={"size": 8}, seed=0)
+    ds = data.build(4, 0)
+    cfg = TrainConfig(epochs=2, T=4, seed=0, warmup_epochs=0.5, loss="mse_rate")
+    model = ZooModel("plif-cifar10net", 8)
+    net = model.build(ds.info.in_shape, ds.info.n_classes, cfg.T)
+    assert any("Dropout" in type(m).__name__ for m in net.modules())          # spikingjelly's layer.Dropout
+
+    def losses(metrics: dict) -> list[float]:
+        return [h["train_loss"] for h in metrics["history"]]
+
+    a = train(model, ds, cfg, tmp_path / "a", data=data, progress=False)
+    torch.rand(1000)                                               # the global stream moves between the runs
+    b = train(model, ds, cfg, tmp_path / "b", data=data, progress=False)
+
+    def stop(record: dict) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):                         # stopped after epoch 1, its checkpoint written
+        train(model, ds, cfg, tmp_path / "c", data=data, progress=False, on_epoch_end=stop)
+    c = train(model, ds, cfg, tmp_path / "c", data=data, progress=False, resume=True)
+    assert losses(a) == losses(b) == losses(c)
+    assert losses(a)[0] != losses(a)[1]

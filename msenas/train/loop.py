@@ -27,10 +27,11 @@ from msenas.data import Dataset, augmentation_rng, to_time_major
 from msenas.errors import MsenasError
 from msenas.outguard import check_folder
 from msenas.rundir import CONFIG, RESULT_SCHEMA, TRAIN_CHECKPOINT, RunLock, write_json
-from msenas.runtime import Precision
+from msenas.runtime import Precision, seeded, stream_seed
 from msenas.train.result import load_tensors, save_tensors
 
 RESUME_ERRORS = (KeyError, TypeError, ValueError, AttributeError, RuntimeError, RecursionError)   # damaged, foreign
+TORCH_STREAM = 0x70C4   # stream_seed(seed, epoch, TORCH_STREAM): the torch RNG an epoch's dropout draws from
 KEEP_ON_RESUME = ("device", "amp", "torch_threads", "resolved")   # config fields a resumed run may change
 
 
@@ -110,7 +111,8 @@ class EpochLoop:
                 self.begin(out)
                 write_json(out / CONFIG, self.config)
             for epoch in range(len(history), self.cfg.epochs):
-                history.append(self.epoch(epoch))
+                with seeded(stream_seed(self.cfg.seed, epoch, TORCH_STREAM)):   # dropout & co: reproducible, resumable
+                    history.append(self.epoch(epoch))
                 self.save(out, history)
                 if self.progress:
                     from tqdm import tqdm
