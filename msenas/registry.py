@@ -38,6 +38,12 @@ class Registry(Generic[T]):
             return obj
         return deco
 
+    def unregister(self, name: str) -> T:
+        """Remove the entry named `name` and return it (a scratch entry of a test); RegistryError if unknown."""
+        entry = self.get(name)
+        del self._items[name]
+        return entry
+
     def get(self, name: str) -> T:
         """The entry named `name`; RegistryError lists the known names otherwise."""
         try:
