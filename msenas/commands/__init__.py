@@ -31,7 +31,8 @@ def add_quiet(p: argparse.ArgumentParser, what: str = "no progress bars or per-e
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true", help=what)
 
 
-def add_run_options(p: argparse.ArgumentParser, section: str, examples: str, resume: str) -> None:
+def add_run_options(p: argparse.ArgumentParser, section: str, examples: str,
+                    resume: str = "continue the run in --out from its last checkpoint") -> None:
     """--set SECTION.KEY=VALUE / data.KEY=VALUE, --resume and --quiet of train, transfer and darts."""
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help=f"{examples} or data.KEY=VALUE (data.size=8, data.seed=1); repeatable")

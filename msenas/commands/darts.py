@@ -24,8 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="run folder (default runs/darts-<dataset>-<attention>)")
     add_run_options(p, "darts", "search option as darts.KEY=VALUE (darts.n_cells=5, darts.channels=8, "
                     "darts.n_nodes=3, darts.T=2, darts.order=second, darts.w_optimizer=adamw, darts.max_batches=20, "
-                    "darts.device=cuda, darts.torch_threads=1, ...; the keys of the preset's [darts] table)",
-                    "continue the run in --out from its last checkpoint")
+                    "darts.device=cuda, darts.torch_threads=1, ...; the keys of the preset's [darts] table)")
 
 
 def read_preset(path: str) -> tuple[dict, dict]:

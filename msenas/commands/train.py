@@ -28,7 +28,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="result folder (default results/<dataset>-<genome key>)")
     add_run_options(p, "train", "training option as train.KEY=VALUE (train.lr=0.01, train.optimizer=sgd, "
                     "train.loss=tet, train.T=6, train.device=cuda, train.amp=off, ...; data.size defaults to the "
-                    "genome file's on its dataset)", "continue the run in --out from its last checkpoint")
+                    "genome file's on its dataset)")
 
 
 def run(args: argparse.Namespace) -> int:
