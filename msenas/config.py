@@ -258,15 +258,17 @@ def read_toml(path: str | Path) -> dict:
 
 def read_json(path: str | Path, what: str, error: type[MsenasError] = ConfigError) -> Any:
     """Parse a JSON file; unreadable, non-UTF-8, malformed or absurdly nested files raise `error` naming it."""
-    text = read_text(path, what, error)
+    return parse_json(read_text(path, what, error), what, error, f"{Path(path)}: ")
+
+
+def parse_json(text: str, what: str, error: type[MsenasError] = ConfigError, prefix: str = "") -> Any:
+    """JSON text -> value; malformed, absurdly nested or absurdly long-numbered JSON raises `error`."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise error(f"{Path(path)}: not valid JSON ({e})") from None
     except RecursionError:
-        raise error(f"{Path(path)}: JSON nested too deeply to be a {what}") from None
-    except ValueError as e:      # an integer of more than 4300 digits
-        raise error(f"{Path(path)}: not valid JSON ({e})") from None
+        raise error(f"{prefix}JSON nested too deeply to be a {what}") from None
+    except ValueError as e:      # JSONDecodeError, or an integer of more than 4300 digits
+        raise error(f"{prefix}not valid JSON ({e})") from None
 
 
 def dump_config(cfg: Any) -> str:

@@ -38,12 +38,18 @@ class Registry(Generic[T]):
             return obj
         return deco
 
-    def get(self, name: str) -> T:
-        """The entry named `name`; RegistryError lists the known names otherwise."""
+    def unregister(self, name: str) -> T:
+        """Remove the entry named `name` and return it (a scratch entry of a test); RegistryError if unknown."""
+        entry = self.get(name)
+        del self._items[name]
+        return entry
+
+    def get(self, name: str, error: type[Exception] = RegistryError) -> T:
+        """The entry named `name`; `error` (RegistryError by default) lists the known names otherwise."""
         try:
             return self._items[name]
         except (KeyError, TypeError):
-            raise RegistryError(f"unknown {self.kind} {short(name)}; known: {', '.join(self.names())}") from None
+            raise error(f"unknown {self.kind} {short(name)}; known: {', '.join(self.names())}") from None
 
     def check(self, field: str, name: object) -> str:
         """The message for a config field holding a name outside the registry ('' when known)."""

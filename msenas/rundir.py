@@ -88,7 +88,7 @@ def read_jsonl(path: str | os.PathLike, key: str | None = None) -> tuple[list[di
             continue
         try:
             entry = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):       # malformed (JSONDecodeError), a 4300-digit integer, nesting
             bad += 1
             continue
         if not isinstance(entry, dict) or (key is not None and not isinstance(entry.get(key), int)):

@@ -45,22 +45,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-SEARCH_TOML = """
-name = "fuzz"
-seed = 5
+DIGITS_8 = 'dataset = "digits"\noptions = { size = 8 }'
+
+
+def search_toml(name: str = "fuzz", seed: int = 5, population: int = 2, generations: int = 1,
+                data: str = DIGITS_8) -> str:
+    """A tiny search config: the tiny space on `data` (8x8 digits), SAHD of 2 samples per class at T = 2, serial."""
+    return f"""
+name = "{name}"
+seed = {seed}
 space = "tiny"
 [data]
-dataset = "digits"
-options = { size = 8 }
+{data}
 [fitness]
 proxy = "sahd"
 T = 2
 per_class = 2
 [search]
-population = 2
-generations = 1
+population = {population}
+generations = {generations}
 workers = 0
 """
+
+
+SEARCH_TOML = search_toml()
 TRAIN_FAST = ["--epochs", "1", "--set", "max_train_batches=1", "--set", "batch_size=16", "--set", "T=2", "--quiet"]
 DARTS_FAST = ["--epochs", "1", "--set", "max_batches=1", "--set", "max_valid_batches=1", "--set", "n_cells=2",
               "--set", "channels=4", "--set", "T=2", "--set", "data.size=8", "--quiet"]
@@ -147,16 +155,28 @@ def file_garbage() -> dict[str, bytes]:
     }
 
 
+class Mutations(dict):
+    """name -> a copy of the valid genome with one edit applied (`put(name, edit)`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.base = valid_genome()
+
+    def put(self, name: str, edit: Callable[[dict], None]) -> None:
+        g = json.loads(json.dumps(self.base))
+        edit(g)
+        self[name] = g
+
+
+def motif(g: dict) -> dict:
+    """The first motif of a genome's first cell (JSON)."""
+    return g["cells"][0]["motifs"][0]
+
+
 def genome_mutations() -> dict[str, dict]:
     """A valid genome with one field made wrong: missing, mistyped, out of range, absurdly large."""
-    base = valid_genome()
-    out: dict[str, dict] = {}
-
-    def put(name: str, edit: Callable[[dict], None]) -> None:
-        g = json.loads(json.dumps(base))
-        edit(g)
-        out[name] = g
-
+    out = Mutations()
+    put = out.put
     for f in ("schema_version", "channels", "stem_multiplier", "reductions", "inputs", "cells"):
         put(f"{f}_missing", lambda g, f=f: g.pop(f))
         put(f"{f}_string", lambda g, f=f: g.__setitem__(f, "x"))
@@ -182,7 +202,6 @@ def genome_mutations() -> dict[str, dict]:
     put("cell_not_object", lambda g: g["cells"].__setitem__(0, 7))
     put("integration_unknown", lambda g: g["cells"][0].__setitem__("integration", "x"))
     put("motifs_empty", lambda g: g["cells"][0].__setitem__("motifs", []))
-    motif = lambda g: g["cells"][0]["motifs"][0]  # noqa: E731
     edge = lambda g: motif(g)["edges"][0]  # noqa: E731
     put("template_unknown", lambda g: motif(g).__setitem__("template", "nope"))
     put("n_inputs_3", lambda g: motif(g).__setitem__("n_inputs", 3))
@@ -198,20 +217,13 @@ def genome_mutations() -> dict[str, dict]:
     put("edge_neuron_unknown", lambda g: edge(g).__setitem__("neuron", "x"))
     put("edge_op_missing", lambda g: edge(g).pop("op"))
     put("edge_list", lambda g: motif(g)["edges"].__setitem__(0, [0, 1]))
-    return out
+    return dict(out)
 
 
 def huge_lists() -> dict[str, dict]:
     """A valid genome with one list (or attention, or name) far beyond its limit: each must be a short error."""
-    base = valid_genome()
-    out: dict[str, dict] = {}
-
-    def put(name: str, edit: Callable[[dict], None]) -> None:
-        g = json.loads(json.dumps(base))
-        edit(g)
-        out[name] = g
-
-    motif = lambda g: g["cells"][0]["motifs"][0]  # noqa: E731
+    out = Mutations()
+    put = out.put
     put("reductions", lambda g: g.__setitem__("reductions", list(range(HUGE))))
     put("inputs", lambda g: g.__setitem__("inputs", [[0]] * HUGE))
     put("inputs_entry", lambda g: g["inputs"].__setitem__(0, list(range(HUGE))))
@@ -224,7 +236,7 @@ def huge_lists() -> dict[str, dict]:
     put("integration_name", lambda g: g["cells"][0].__setitem__("integration", "i" * HUGE))
     put("op_name", lambda g: motif(g)["edges"][0].__setitem__("op", "o" * HUGE))
     put("channels_list", lambda g: g.__setitem__("channels", list(range(HUGE))))
-    return out
+    return dict(out)
 
 
 def big_genomes() -> dict[str, dict]:

@@ -12,6 +12,12 @@ def _x(seed: int = 0, shape=(3, 2, 8, 5, 6)) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
+def _cbam() -> CBAM:
+    """CBAM on 8 channels (MLP reduction 4), its weights seeded."""
+    torch.manual_seed(0)
+    return CBAM(8, reduction=4)
+
+
 @pytest.mark.parametrize("name", ATTENTIONS.names())
 def test_every_attention_keeps_the_shape_of_a_time_major_batch(name):
     torch.manual_seed(0)
@@ -58,9 +64,7 @@ def test_eca_kernel_follows_the_paper_rule():
 
 
 def test_cbam_spatial_gate_varies_over_positions_and_channel_gate_over_channels():
-    torch.manual_seed(0)
-    m = CBAM(8, reduction=4)
-    x = _x(4)
+    m, x = _cbam(), _x(4)
     cg, sg = m.channel_gate(x), m.spatial_gate(x)
     assert cg.shape == (3, 2, 8, 1, 1) and sg.shape == (3, 2, 1, 5, 6)
     assert cg[0, 0].flatten().unique().numel() > 1
@@ -120,9 +124,7 @@ def test_eca_favours_the_channels_that_respond_most_and_mixes_only_neighbours():
 
 
 def test_cbam_gates_channels_by_a_shared_mlp_of_avg_and_max_then_positions_by_a_conv():
-    torch.manual_seed(0)
-    m = CBAM(8, reduction=4)
-    x = _x(9)
+    m, x = _cbam(), _x(9)
     mlp = lambda v: m.mlp[2](torch.relu(m.mlp[0](v)))           # noqa: E731 - the shared MLP, by hand
     cg = torch.sigmoid(mlp(x.mean(dim=(3, 4))) + mlp(x.amax(dim=(3, 4))))[..., None, None]
     assert torch.allclose(m.channel_gate(x), cg, atol=1e-6)

@@ -54,14 +54,19 @@ def test_violation_is_the_summed_excess_as_a_fraction_of_each_limit():
     assert b.use({"params": 25_000}) == {"params": 0.5}
 
 
+def under_1000_params(name: str):
+    """The strategy `name` under a budget of 1000 parameters, keying an individual by its first gene."""
+    strategy = STRATEGIES.get(name)(config(name, budget={"params": 1000}).search, SPACE)
+    strategy.key = lambda vec: str(vec[0])
+    return strategy
+
+
 def individuals(strategy, records):
     return [strategy.individual([i], {str(i): r}) for i, r in enumerate(records)]
 
 
 def test_feasible_beats_infeasible_and_smaller_violation_wins_whatever_the_fitness():
-    cfg = config("ga", budget={"params": 1000})
-    strategy = STRATEGIES.get("ga")(cfg.search, SPACE)
-    strategy.key = lambda vec: str(vec[0])
+    strategy = under_1000_params("ga")
     feasible, slightly, far = individuals(strategy, [
         {"fitness": 0.1, "params": 900}, {"fitness": 0.9, "params": 1100}, {"fitness": 0.99, "params": 5000}])
     assert feasible.fitness > slightly.fitness > far.fitness
@@ -73,9 +78,7 @@ def test_feasible_beats_infeasible_and_smaller_violation_wins_whatever_the_fitne
 
 
 def test_nsga2_uses_constrained_domination():
-    cfg = config("nsga2", budget={"params": 1000})
-    strategy = STRATEGIES.get("nsga2")(cfg.search, SPACE)
-    strategy.key = lambda vec: str(vec[0])
+    strategy = under_1000_params("nsga2")
     good, over = individuals(strategy, [{"fitness": 0.1, "params": 900, "spikes": 50.0},
                                         {"fitness": 0.9, "params": 1200, "spikes": 10.0}])
     assert good.fitness.dominates(over.fitness) and not over.fitness.dominates(good.fitness)
@@ -86,9 +89,7 @@ def test_nsga2_uses_constrained_domination():
 
 
 def test_a_dead_genome_ranks_below_every_live_one_under_a_budget():
-    cfg = config("ga", budget={"params": 1000})
-    strategy = STRATEGIES.get("ga")(cfg.search, SPACE)
-    strategy.key = lambda vec: str(vec[0])
+    strategy = under_1000_params("ga")
     dead, over = individuals(strategy, [{"fitness": -1e9, "params": 10, "dead": True},
                                         {"fitness": 0.2, "params": 9000}])
     assert over.fitness > dead.fitness

@@ -5,35 +5,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+from fuzz_corpus import search_toml
 from test_data import fake_cifar10
 
 from msenas.cli import main
 from msenas.genome import get_space, io, sample
 
 REAL_NMNIST = Path(__file__).parent / "data" / "nmnist"
-CONFIG = """
-name = "cifar-subset"
-seed = 1
-space = "tiny"
-[data]
-dataset = "cifar10"
-data_dir = "{data_dir}"
-options = {{ size = 8, train_per_class = 3, test_per_class = 1, augment = false }}
-[fitness]
-proxy = "sahd"
-T = 2
-per_class = 2
-[search]
-population = 2
-generations = 1
-workers = 0
-"""
 
 
 def test_search_and_train_on_a_cifar10_folder_with_subset_and_size(tmp_path, capsys):
     data = fake_cifar10(tmp_path / "data", rows=6)  # 30 train, 6 test images in the python layout
     cfg = tmp_path / "c.toml"
-    cfg.write_text(CONFIG.format(data_dir=data))
+    cfg.write_text(search_toml("cifar-subset", seed=1, data=f'dataset = "cifar10"\ndata_dir = "{data}"\n'
+                               "options = { size = 8, train_per_class = 3, test_per_class = 1, augment = false }"))
     run = tmp_path / "run"
     assert main(["search", "--config", str(cfg), "--out", str(run), "--no-progress"]) == 0
     saved = json.loads((run / "config.json").read_text())["data"]

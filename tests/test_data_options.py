@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_data import FAKES, fake_cifar10
+from test_data import data_dir_of, fake_cifar10
 
 from msenas.data import COMMON_OPTIONS, DATASETS, DataError, dataset_options, get_dataset, labels_of
 from msenas.data.images import crop_flip_for
@@ -31,13 +31,12 @@ def test_datasets_is_a_registry_and_validators_ask_it():
     assert DataConfig(dataset="cifar10", options={"size": 16, "train_per_class": 5}).options["size"] == 16
 
 
-@pytest.mark.parametrize("name", sorted(FAKES))
+@pytest.mark.parametrize("name", DATASETS.names())
 def test_every_dataset_takes_class_balanced_subsets(name, tmp_path):
     assert set(COMMON_OPTIONS) <= set(dataset_options(name))
-    data_dir = FAKES[name](tmp_path) if FAKES[name] else None
-    whole = get_dataset(name, None if data_dir is None else str(data_dir), T=2, seed=0)
-    sub = get_dataset(name, None if data_dir is None else str(data_dir), T=2, seed=0,
-                      train_per_class=1, test_per_class=1)
+    data_dir = data_dir_of(name, tmp_path)
+    whole = get_dataset(name, data_dir, T=2, seed=0)
+    sub = get_dataset(name, data_dir, T=2, seed=0, train_per_class=1, test_per_class=1)
     for part in ("train", "test"):
         full, kept = labels_of(getattr(whole, part)), labels_of(getattr(sub, part))
         assert sorted(kept.tolist()) == sorted(np.unique(full).tolist())  # every class, one sample each

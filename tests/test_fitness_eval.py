@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from helpers import silent_last_cell, tiny_genomes
 
 from msenas.config import DataConfig
 from msenas.data import DataError, get_dataset
@@ -16,7 +17,7 @@ from msenas.fitness.evaluate import evaluate_genome as evaluate
 from msenas.fitness.executors import SerialEvaluator
 from msenas.fitness.probe import make_probe
 from msenas.fitness.rdm import categorical_rdm
-from msenas.genome import Cell, Op, get_space, instantiate, key, sample
+from msenas.genome import get_space, key, sample
 from msenas.nn.cost import complexity
 
 SMALL = dict(T=2, per_class=3, steps=2, batch_size=16, calibration=4)
@@ -35,14 +36,7 @@ def probe(digits):
 
 @pytest.fixture(scope="module")
 def genomes():
-    rng = np.random.default_rng(7)
-    return [sample(get_space("tiny"), rng) for _ in range(4)]
-
-
-def silent_last_cell(g):
-    """The genome with its last cell replaced by a motif of 'zero' ops: the output never spikes."""
-    zero = Cell((instantiate("chain", 2, [Op("zero"), Op("zero")]),))
-    return dataclasses.replace(g, cells=g.cells[:-1] + (zero,))
+    return tiny_genomes(7)
 
 
 def test_probe_is_stratified_and_few_step_batches_exclude_it(probe, digits):

@@ -9,8 +9,8 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import pytest
+from helpers import digits_probe, plain, tiny_genomes
 
 from msenas.config import DataConfig
 from msenas.errors import MsenasError
@@ -18,8 +18,6 @@ from msenas.fitness import WORST_FITNESS, FitnessConfig
 from msenas.fitness.config import ExecutorConfig
 from msenas.fitness.engine import make_engine
 from msenas.fitness.executors import ClusterError, RayEvaluator, SerialEvaluator
-from msenas.fitness.probe import make_probe
-from msenas.genome import get_space, sample
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -59,21 +57,14 @@ def hang_on_17_channels():
     return evaluate_or_hang
 
 
-def plain(records):
-    return [r.outcome() for r in records]
-
-
 @pytest.fixture(scope="module")
 def probe():
-    from msenas.data import get_dataset
-
-    return make_probe(get_dataset("digits", T=2, seed=0, size=12), CFG, seed=0)
+    return digits_probe(CFG, 12)
 
 
 @pytest.fixture(scope="module")
 def genomes():
-    rng = np.random.default_rng(11)
-    return [sample(get_space("tiny"), rng) for _ in range(4)]
+    return tiny_genomes(11)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import collections
 import dataclasses
 import json
 
-import numpy as np
 import pytest
+from helpers import digits_probe, plain, tiny_genomes
 
 from msenas.config import ConfigError
 from msenas.fitness import WORST_FITNESS, FitnessConfig
@@ -18,7 +18,6 @@ from msenas.fitness.engine import FitnessEngine
 from msenas.fitness.executors import ClusterError, RayEvaluator, RayGpuEvaluator, SerialEvaluator, make_executor
 from msenas.fitness.executors.ray_cpu import auto_gpus
 from msenas.fitness.probe import make_probe
-from msenas.genome import get_space, sample
 from msenas.search.config import load_config
 from msenas.search.run import run_search
 
@@ -39,19 +38,12 @@ def two_gpus():
 
 @pytest.fixture(scope="module")
 def probe():
-    from msenas.data import get_dataset
-
-    return make_probe(get_dataset("digits", T=2, seed=0, size=8), CFG, seed=0)
+    return digits_probe(CFG, 8)
 
 
 @pytest.fixture(scope="module")
 def genomes():
-    rng = np.random.default_rng(5)
-    return [sample(get_space("tiny"), rng) for _ in range(4)]
-
-
-def plain(records):
-    return [r.outcome() for r in records]
+    return tiny_genomes(5)
 
 
 def test_auto_gpus_spreads_workers_over_the_clusters_gpus(two_gpus):

@@ -1,25 +1,24 @@
 """Zero-cost proxies from the ANN literature on spiking networks: known answers, surrogate gradients, finiteness."""
-import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import digits_probe, silent_last_cell
 from spikingjelly.activation_based import functional, layer, neuron
 from torch import nn
 
-from msenas.data import get_dataset
 from msenas.fitness import PROXIES, WORST_FITNESS, FitnessConfig
 from msenas.fitness.composite import Calibration
 from msenas.fitness.evaluate import evaluate_genome
 from msenas.fitness.gradients import _layer_stats, probe_gradients, sub_batches, synflow_layers
 from msenas.fitness.measurements import MEASUREMENTS, measure_named
-from msenas.fitness.probe import ProbeData, make_probe
+from msenas.fitness.probe import ProbeData
 from msenas.fitness.rdm import categorical_rdm
 from msenas.fitness.sahd import sahd_kernel
 from msenas.fitness.zero_cost import FLOOR, LayerGrads, log_abs_det, log_or_floor, naswot_kernel, zico_score
-from msenas.genome import Cell, Op, get_space, instantiate, sample
+from msenas.genome import get_space, sample
 from msenas.nn.network import build_network
 
 SMALL = dict(T=2, per_class=3, steps=2, batch_size=16)
@@ -118,18 +117,8 @@ def test_probe_gradients_flow_through_the_spiking_surrogate_and_leave_no_trace()
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return get_dataset("digits", T=2, seed=0, size=12)
-
-
-@pytest.fixture(scope="module")
-def probe(digits):
-    return make_probe(digits, FitnessConfig(**SMALL), seed=0)
-
-
-def silent_last_cell(g):
-    zero = Cell((instantiate("chain", 2, [Op("zero"), Op("zero")]),))
-    return dataclasses.replace(g, cells=g.cells[:-1] + (zero,))
+def probe():
+    return digits_probe(FitnessConfig(**SMALL), 12)
 
 
 @pytest.mark.parametrize("name", PROXIES.names())
@@ -155,11 +144,11 @@ def test_every_registered_proxy_is_finite_on_live_genomes_and_on_a_dead_one(prob
         assert len({r.proxies[n] for r in alive}) == len(alive), n
 
 
-def test_new_proxies_are_reproducible_and_seeded_by_the_run_seed(digits, probe):
+def test_new_proxies_are_reproducible_and_seeded_by_the_run_seed(probe):
     g = sample(get_space("tiny"), np.random.default_rng(11))
     cfg = FitnessConfig(**SMALL)
     a, b = evaluate_genome(g, probe, cfg, NEW), evaluate_genome(g, probe, cfg, NEW)
-    other = evaluate_genome(g, make_probe(digits, cfg, seed=5), cfg, NEW)
+    other = evaluate_genome(g, digits_probe(cfg, 12, seed=5), cfg, NEW)
     assert a.proxies == b.proxies and a.fidelity == "zero-cost"
     assert all(a.proxies[n] != other.proxies[n] for n in NEW)
 

@@ -247,3 +247,9 @@ def test_a_genome_too_big_for_memory_is_refused_before_building_naming_the_limit
     t0 = time.perf_counter()
     assert main(["train", str(path), "--out", str(tmp_path / "out"), *TRAIN_FAST]) == 2
     assert time.perf_counter() - t0 < 60 and not (tmp_path / "out").exists()
+
+
+def test_a_jsonl_line_holding_a_4300_digit_integer_counts_as_unparsable(tmp_path):
+    path = tmp_path / "generations.jsonl"
+    path.write_text('{"gen": 0}\n{"gen": 1, "x": ' + "7" * 5000 + '}\n{"gen": 2}\n')
+    assert read_jsonl(path, "gen") == ([{"gen": 0}, {"gen": 2}], 1)

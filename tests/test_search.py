@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from helpers import generations
 
 from msenas.fitness.record import Record
 from msenas.genome import VectorCodec, get_space, io
 from msenas.nn.cost import complexity
 from msenas.search import checkpoint
 from msenas.search.config import SearchConfig, load_config
-from msenas.search.loop import step
 from msenas.search.objectives import PENALTY
 from msenas.search.run import SearchInterrupted, run_search
 from msenas.search.state import initial_state
@@ -86,13 +86,8 @@ def strategy_of(cfg):
 
 def evolve(cfg, engine, state=None, upto=None):
     """Run generations in process; returns the list of states after each generation."""
-    strategy = strategy_of(cfg)
-    state = state or initial_state(cfg.seed)
-    states = []
-    while state.gen < (cfg.search.generations if upto is None else upto):
-        state, _ = step(strategy, engine, state)
-        states.append(state)
-    return states
+    until = cfg.search.generations if upto is None else upto
+    return generations(strategy_of(cfg), engine, state or initial_state(cfg.seed), until)
 
 
 def summary(state):

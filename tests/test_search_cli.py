@@ -15,26 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+from fuzz_corpus import search_toml
 
 from msenas.cli import main
 from msenas.search import checkpoint
 
-CONFIG = """
-name = "tiny-test"
-seed = 3
-space = "tiny"
-[data]
-dataset = "digits"
-options = { size = 8 }
-[fitness]
-proxy = "sahd"
-T = 2
-per_class = 2
-[search]
-population = 4
-generations = 4
-workers = 0
-"""
+CONFIG = search_toml("tiny-test", seed=3, population=4, generations=4)
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 

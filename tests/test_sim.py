@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_same_neuron_run
 from spikingjelly.activation_based import functional, layer, neuron
 from spikingjelly.activation_based.neuron import BaseNode
 
@@ -79,12 +80,18 @@ def _ref_cell(cell, states):
     return cell.attention(out)
 
 
-def reference(net):
-    """A deep copy of net whose forward is the plain one: spikingjelly neurons, torch BatchNorm, contiguous maps."""
+def plain_copy(net):
+    """A deep copy of net with spikingjelly's neurons and torch's BatchNorm in place of ours, maps contiguous."""
     ref = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
     for mod in ref.modules():
         if type(mod) in SJ:
             mod.__class__ = SJ[type(mod)]
+    return ref
+
+
+def reference(net):
+    """A deep copy of net whose forward is the plain one: spikingjelly neurons, torch BatchNorm, contiguous maps."""
+    ref = plain_copy(net)
 
     def forward(x):
         functional.reset_net(ref)
@@ -175,11 +182,7 @@ def test_fused_neuron_equals_spikingjelly_node(name, step_mode):
         y = node(xi) if step_mode == "m" else torch.stack([node(xi[t]) for t in range(5)])
         (y * g).sum().backward()
         outs.append((y.detach(), xi.grad, node.v.detach(), node.w.grad if name == "plif" else None))
-    (ya, ga, va, wa), (yb, gb, vb, wb) = outs
-    assert torch.equal(ya, yb) and 0 < ya.mean() < 1
-    assert torch.allclose(ga, gb, atol=1e-6) and torch.allclose(va, vb, atol=1e-6)
-    if name == "plif":
-        assert torch.allclose(wa, wb, rtol=1e-4)
+    assert_same_neuron_run(outs, name, grad_atol=1e-6)
 
 
 def test_fused_kernel_is_built_and_used_on_cpu():
@@ -251,10 +254,7 @@ def test_supernet_matches_its_plain_version():
     cfg = DartsConfig(n_cells=3, channels=4, n_nodes=2, attention="eca").validate()
     torch.manual_seed(0)
     sup = Supernet(cfg, (1, 8, 8), 10).double()
-    ref = copy.deepcopy(sup).to(memory_format=torch.contiguous_format)
-    for mod in ref.modules():
-        if type(mod) in SJ:
-            mod.__class__ = SJ[type(mod)]
+    ref = plain_copy(sup)
     x = torch.rand(2, 1, 8, 8, dtype=torch.float64)
     outs = []
     for net in (sup, ref):

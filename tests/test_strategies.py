@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import generations
 
 from msenas.fitness.record import WORST_FITNESS, Record
 from msenas.genome import get_space, io
@@ -23,7 +24,7 @@ from msenas.nn.cost import complexity
 from msenas.rundir import read_jsonl
 from msenas.search import STRATEGIES, checkpoint
 from msenas.search.config import load_config
-from msenas.search.loop import AsyncLoop, step
+from msenas.search.loop import AsyncLoop
 from msenas.search.results import evaluation_lines
 from msenas.search.run import SearchInterrupted, run_search
 from msenas.search.state import initial_state
@@ -97,14 +98,10 @@ def config(name: str, mode: str = "sync", **search):
                               *[f"search.{k}={json.dumps(v)}" for k, v in sets.items()]])
 
 
-def generations(cfg, engine, state=None):
+def evolve(cfg, engine, state=None):
+    """The states after each generation of cfg's strategy on the tiny space."""
     strategy = STRATEGIES.get(cfg.search.algorithm)(cfg.search, SPACE)
-    state = state or initial_state(cfg.seed)
-    states = []
-    while state.gen < cfg.search.generations:
-        state, _ = step(strategy, engine, state)
-        states.append(state)
-    return states
+    return generations(strategy, engine, state or initial_state(cfg.seed), cfg.search.generations)
 
 
 def summary(state):
@@ -114,20 +111,20 @@ def summary(state):
 @pytest.mark.parametrize("name", STRATEGIES.names())
 def test_same_seed_same_search_and_any_checkpoint_resumes_to_the_uninterrupted_run(name):
     cfg = config(name)
-    states = generations(cfg, CostEngine())
-    assert summary(generations(cfg, CostEngine())[-1]) == summary(states[-1])
-    assert summary(generations(replace(cfg, seed=1), CostEngine())[-1]) != summary(states[-1])
+    states = evolve(cfg, CostEngine())
+    assert summary(evolve(cfg, CostEngine())[-1]) == summary(states[-1])
+    assert summary(evolve(replace(cfg, seed=1), CostEngine())[-1]) != summary(states[-1])
     for mid in states[:-1]:
         restored = checkpoint.decode(checkpoint.encode(mid))
         assert restored == mid
-        assert summary(generations(cfg, CostEngine(), restored)[-1]) == summary(states[-1])
+        assert summary(evolve(cfg, CostEngine(), restored)[-1]) == summary(states[-1])
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
 def test_failed_and_dead_genomes_are_kept_out_of_the_lead_and_the_budget_holds(name):
     cfg = config(name, generations=6)
     engine = CostEngine()
-    final = generations(cfg, engine)[-1]
+    final = evolve(cfg, engine)[-1]
     recs = list(final.cache.values())
     assert any(r["error"] for r in recs) and any(r["dead"] for r in recs)       # the faults did happen
     best = final.cache[io.key(STRATEGIES.get(name)(cfg.search, SPACE).genome(final.hall_of_fame[0]))]
@@ -144,7 +141,7 @@ def test_ported_strategies_give_the_results_they_gave_before_the_protocol():
         cfg = load_config(None, ['space="tiny"', "search.workers=0", "search.population=8", "search.generations=5",
                                  f'search.algorithm="{name}"', f"search.objectives={json.dumps(objectives)}",
                                  f"seed={seed}"])
-        final = generations(cfg, CostEngine(faults=False))[-1]
+        final = evolve(cfg, CostEngine(faults=False))[-1]
         strategy = STRATEGIES.get(name)(cfg.search, SPACE)
         keys = lambda vs: [strategy.key(v) for v in vs]  # noqa: E731
         assert keys(final.population) == want["population"], run

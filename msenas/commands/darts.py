@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from msenas.commands import add_run_options, settings
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, metavar="TOML",
@@ -20,12 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attention", default=None,
                    help="attention on cell outputs: none, eca, cbam, temporal, or parts joined by '+' (default none)")
     p.add_argument("--out", default=None, help="run folder (default runs/darts-<dataset>-<attention>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="search option (n_cells=5, channels=8, n_nodes=3, T=2, order=second, w_optimizer=adamw, "
-                        "max_batches=20, device=cuda, torch_threads=1, ...) or data.OPTION (data.size=8, "
-                        "data.seed=1); repeatable")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    add_run_options(p, "darts", "search option as darts.KEY=VALUE (darts.n_cells=5, darts.channels=8, "
+                    "darts.n_nodes=3, darts.T=2, darts.order=second, darts.w_optimizer=adamw, darts.max_batches=20, "
+                    "darts.device=cuda, darts.torch_threads=1, ...; the keys of the preset's [darts] table)")
 
 
 def read_preset(path: str) -> tuple[dict, dict]:
@@ -50,12 +49,11 @@ def resolve(args: argparse.Namespace):
     """(DartsConfig, DataConfig) from the preset, then --set, --epochs, --attention, --dataset and --data-dir."""
     from msenas.commands.train import data_from_cli
     from msenas.darts import DartsConfig
-    from msenas.train.config import parse_overrides
 
     darts, data = read_preset(args.config) if args.config else ({}, {})
     if args.dataset not in (None, data.get("dataset")):     # another dataset: the preset's [data] is not its
         data = {}
-    fields, data_fields = parse_overrides(args.overrides)
+    fields, data_fields = settings(args.overrides, "darts")
     fields = {**darts, **fields}
     if args.epochs is not None:
         fields["epochs"] = args.epochs

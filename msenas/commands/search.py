@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from msenas.commands import add_quiet
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML run config (default: the embedded digits preset)")
@@ -22,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "budget and a published network (zoo:plif-cifar10net) of the same budget (without a budget: "
                         "of the best genome's size), with one recipe, and print what the search bought (default 0)")
     p.add_argument("--train-epochs", type=int, default=3, metavar="E", help="epochs of that training (default 3)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet(p, "no progress bars")
 
 
 def _cli_overrides(args: argparse.Namespace) -> list[str]:
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, overrides)
         run_dir = new_run_dir(cfg, args.out)
     try:
-        state = run_search(cfg, run_dir, resume=bool(args.resume), progress=not args.no_progress,
+        state = run_search(cfg, run_dir, resume=bool(args.resume), progress=not args.quiet,
                            start_over=args.start_over)
     except SearchInterrupted as e:
         print(f"msenas search: {e}", file=sys.stderr)
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"budget {cfg.search.budget.describe()}: the best uses {use or 'n/a'}")
     print(f"best genome: {run_dir}/best.json (msenas inspect {run_dir}/best.json)")
     if cfg.search.halving.k:
-        h = halve_run(run_dir, progress=not args.no_progress)
+        h = halve_run(run_dir, progress=not args.quiet)
         if h is not None:
             print(f"successive halving of the {len(h['candidates'])} best on a validation split of the train set: "
                   f"pick {h['key']} ({h['cpu_s']:.0f} CPU s): {run_dir}/pick.json")
@@ -86,7 +88,7 @@ def _train_top(run_dir, args: argparse.Namespace) -> None:
 
     print(f"training the {args.train_top} best genome(s), {N_RANDOM} random genomes within the budget and "
           f"zoo:plif-cifar10net at the same budget, {args.train_epochs} epochs each ...", file=sys.stderr)
-    rows = train_top(run_dir, args.train_top, args.train_epochs, progress=not args.no_progress)
+    rows = train_top(run_dir, args.train_top, args.train_epochs, progress=not args.quiet)
     print(to_text(rows, list(COLUMNS)))
     print(verdict(rows, args.train_epochs))
     print(f"trained networks: {run_dir}/train/ (spikes, synaptic ops and energy per test sample; energy in uJ)")

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from msenas.commands import add_run_options, settings
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from msenas.zoo import describe
@@ -24,22 +26,17 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="dataset folder (not needed for digits, digits-dvs)")
     p.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the config's, 10)")
     p.add_argument("--out", default=None, help="result folder (default results/<dataset>-<genome key>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="training option (lr=0.01, optimizer=sgd, loss=tet, T=6, device=cuda, amp=off, ...) "
-                        "or data.OPTION (data.size=8, data.seed=1; default size: the genome file's on its "
-                        "dataset); repeatable")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    add_run_options(p, "train", "training option as train.KEY=VALUE (train.lr=0.01, train.optimizer=sgd, "
+                    "train.loss=tet, train.T=6, train.device=cuda, train.amp=off, ...; data.size defaults to the "
+                    "genome file's on its dataset)")
 
 
 def run(args: argparse.Namespace) -> int:
     from msenas.zoo import ZooError, is_zoo, parse
 
     if is_zoo(args.genome):
-        model = parse(args.genome, args.width)
-        if not any(o.partition("=")[0].strip() == "loss" for o in args.overrides):
-            args.overrides = [*args.overrides, f"loss={model.entry.loss}"]     # the loss it was published with
-        return train_and_report(model, args.dataset, args)
+        model = parse(args.genome, args.width)      # trained with the loss it was published with, unless --set
+        return train_and_report(model, args.dataset, args, defaults={"loss": model.entry.loss})
     if args.width is not None:
         raise ZooError("--width: only for zoo networks (zoo:NAME); a genome's widths are in the genome")
     genome, extras = read_genome(args.genome)
@@ -72,13 +69,14 @@ def data_from_cli(name: str, data_dir: str | None, fields: dict):
                                  "options": fields, "seed": seed})
 
 
-def resolve(dataset: str | None, args: argparse.Namespace, extras: dict | None = None):
+def resolve(dataset: str | None, args: argparse.Namespace, extras: dict | None = None, defaults: dict | None = None):
     """(TrainConfig, DataConfig) from --set, --epochs, --dataset and --data-dir; by default the genome file's input."""
     from msenas.data import DATASETS, DataError, recorded_size
     from msenas.genome.io import recorded_input
-    from msenas.train.config import TrainConfig, parse_overrides
+    from msenas.train.config import TrainConfig
 
-    train_fields, data_fields = parse_overrides(args.overrides)
+    train_fields, data_fields = settings(args.overrides, "train")
+    train_fields = {**(defaults or {}), **train_fields}
     if args.epochs is not None:
         train_fields["epochs"] = args.epochs
     name, shape = recorded_input(extras or {})
@@ -91,13 +89,13 @@ def resolve(dataset: str | None, args: argparse.Namespace, extras: dict | None =
 
 
 def train_and_report(genome, dataset: str | None, args: argparse.Namespace, banner: str | None = None,
-                     extras: dict | None = None) -> int:
+                     extras: dict | None = None, defaults: dict | None = None) -> int:
     """Build the dataset (by default the genome file's, at its input size), train into --out, print the figures."""
     from msenas.genome.io import input_note
     from msenas.train import train
     from msenas.train.trainer import architecture_key
 
-    cfg, data = resolve(dataset, args, extras)
+    cfg, data = resolve(dataset, args, extras, defaults)
     ds = data.build(cfg.T)
     if banner is not None:
         print(banner.format(info=ds.info))

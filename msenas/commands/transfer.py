@@ -19,8 +19,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def source_text(extras: dict) -> str:
-    """'transfer: digits input (1, 16, 16), 10 classes', from the genome file's extra fields if present."""
-    name = extras.get("dataset", "source dataset unknown")
-    shape = tuple(extras["in_shape"]) if isinstance(extras.get("in_shape"), list) else "?"
-    classes = extras.get("n_classes", "?")
-    return f"transfer: {name} input {shape}, {classes} classes".replace("{", "{{").replace("}", "}}")
+    """'transfer: digits input (1, 16, 16), 10 classes', from what the genome file records (and says what it lacks)."""
+    from msenas.genome.io import recorded_input
+
+    name, shape = recorded_input(extras)
+    if name is None:
+        text = "transfer: source dataset not recorded in the genome file"
+    else:
+        recorded = [f"input {shape}"] if shape else []
+        recorded += [f"{extras['n_classes']} classes"] if "n_classes" in extras else []
+        text = f"transfer: {name} " + (", ".join(recorded) or "(input and classes not recorded)")
+    return text.replace("{", "{{").replace("}", "}}")

@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader, get_worker_info
 from torch.utils.data import Dataset as TorchDataset
 
-from msenas.data.splits import SplitView, augmentation_rng, labels_of, plain_getter
+from msenas.data.splits import SplitView, augmentation_rng, draw_per_class, labels_of, plain_getter
 from msenas.data.types import DataError, Dataset
 
 
@@ -27,16 +27,8 @@ def probe_batch(ds: Dataset, per_class: int, seed: int) -> tuple[torch.Tensor, t
     """Seeded stratified batch from the train split: (x [N,...], y [N]) sorted by class."""
     if per_class < 1:
         raise DataError(f"{ds.info.name}: per_class must be >= 1, got {per_class}")
-    y = labels_of(ds.train)
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        if len(idx) < per_class:
-            raise DataError(
-                f"{ds.info.name}: class {c} has {len(idx)} train samples, fewer than per_class={per_class}"
-            )
-        chosen.extend(np.sort(rng.choice(idx, size=per_class, replace=False)))
+    chosen = np.concatenate(draw_per_class(labels_of(ds.train), lambda n: per_class, seed, lambda c, n: DataError(
+        f"{ds.info.name}: class {c} has {n} train samples, fewer than per_class={per_class}")))
     get = plain_getter(ds.train)
     items = [get(int(i)) for i in chosen]
     xs = torch.stack([x for x, _ in items])  # [N, ...]
@@ -48,13 +40,7 @@ def train_subset(ds: Dataset, fraction: float, seed: int) -> TorchDataset:
     """A seeded stratified ``fraction`` of the train split (at least one sample per class)."""
     if not 0.0 < fraction <= 1.0:
         raise DataError(f"{ds.info.name}: fraction must be in (0, 1], got {fraction!r}")
-    y = labels_of(ds.train)
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        n = max(1, int(round(len(idx) * fraction)))
-        keep.append(rng.choice(idx, size=n, replace=False))
+    keep = draw_per_class(labels_of(ds.train), lambda n: max(1, int(round(n * fraction))), seed)
     return SplitView(ds.train, np.sort(np.concatenate(keep)))
 
 

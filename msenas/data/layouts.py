@@ -90,23 +90,20 @@ def _subfolder(sub: str, needs: str | None, folder: Path, T: int) -> Path | None
 
 def spikingjelly_split_layouts(name: str, n_classes: int) -> tuple[Layout, Layout]:
     """The frames tree (for the T asked) then the events_np tree, each {train,test}/<label>/*.npz."""
-    labels = f"<label 0..{n_classes - 1}>"
-    frames = f"<root>/frames_number_<T>_split_by_number/{{train,test}}/{labels}/*.npz ({FRAMES_NPZ})"
-    events = f"<root>/events_np/{{train,test}}/{labels}/*.npz ({EVENTS_NPZ})"
-    return (Layout("frames_number_<T>_split_by_number", frames,
-                   partial(_subfolder, "frames_number_<T>_split_by_number", "train"),
-                   partial(_split_tree, name, n_classes, frames), read_frames_npz),
-            Layout("events_np", events, partial(_subfolder, "events_np", "train"),
-                   partial(_split_tree, name, n_classes, events), read_events_npz))
+    return _spikingjelly_layouts(f"{{train,test}}/<label 0..{n_classes - 1}>", "train",
+                                 partial(_split_tree, name, n_classes))
 
 
 def spikingjelly_class_layouts(name: str, classes: tuple[str, ...]) -> tuple[Layout, Layout]:
     """The frames tree (for the T asked) then the events_np tree, each <class>/*.npz, split 9:1 per class."""
-    names = f"<class in {classes[0]}..{classes[-1]}>"
-    frames = f"<root>/frames_number_<T>_split_by_number/{names}/*.npz ({FRAMES_NPZ})"
-    events = f"<root>/events_np/{names}/*.npz ({EVENTS_NPZ})"
-    return (Layout("frames_number_<T>_split_by_number", frames,
-                   partial(_subfolder, "frames_number_<T>_split_by_number", None),
-                   partial(_class_tree, name, classes, frames), read_frames_npz),
-            Layout("events_np", events, partial(_subfolder, "events_np", None),
-                   partial(_class_tree, name, classes, events), read_events_npz))
+    return _spikingjelly_layouts(f"<class in {classes[0]}..{classes[-1]}>", None, partial(_class_tree, name, classes))
+
+
+def _spikingjelly_layouts(below: str, needs: str | None, tree) -> tuple[Layout, Layout]:
+    """The frames tree then the events_np tree, each <below>/*.npz; `needs`: a subfolder that marks the tree."""
+    layouts = []
+    for sub, holds, read in (("frames_number_<T>_split_by_number", FRAMES_NPZ, read_frames_npz),
+                             ("events_np", EVENTS_NPZ, read_events_npz)):
+        text = f"<root>/{sub}/{below}/*.npz ({holds})"
+        layouts.append(Layout(sub, text, partial(_subfolder, sub, needs), partial(tree, text), read))
+    return layouts[0], layouts[1]

@@ -120,6 +120,20 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
+def draw_per_class(y: np.ndarray, size: Callable[[int], int], seed: int,
+                   too_few: Callable[[int, int], Exception] | None = None) -> list[np.ndarray]:
+    """Class by class, `size(n)` of its n indices drawn without replacement by one seeded rng, sorted;
+    `too_few(class, n)` is raised for the first class smaller than its size."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if too_few is not None and len(idx) < size(len(idx)):
+            raise too_few(int(c), len(idx))
+        draws.append(np.sort(rng.choice(idx, size=size(len(idx)), replace=False)))
+    return draws
+
+
 def per_class_indices(y: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of a class-balanced subset: ``per_class`` drawn per class (all of a smaller class).
 

@@ -36,15 +36,10 @@ class ProbeData:
 def stratified_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """Seeded `per_class` indices of every class (sorted within a class), classes in order."""
     from msenas.data import DataError
+    from msenas.data.splits import draw_per_class
 
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        if len(idx) < per_class:
-            raise DataError(f"class {c} has {len(idx)} train samples, fewer than fitness.per_class={per_class}")
-        chosen.append(np.sort(rng.choice(idx, size=per_class, replace=False)))
-    return np.concatenate(chosen)
+    return np.concatenate(draw_per_class(labels, lambda n: per_class, seed, lambda c, n: DataError(
+        f"class {c} has {n} train samples, fewer than fitness.per_class={per_class}")))
 
 
 def batch_indices(pool: np.ndarray, n: int, seed: int) -> np.ndarray:

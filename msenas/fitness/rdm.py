@@ -24,8 +24,8 @@ CORRELATIONS: Registry = Registry("RDM correlation")  # (network upper triangle,
 READOUTS: Registry = Registry("RDM readout")          # (per-cell reps, score of one rep) -> float
 
 
-def _normalised_gram(x: np.ndarray) -> np.ndarray:
-    """Cosine similarity of rows [N,F] -> [N,N]; a zero row is 0-similar to every other row.
+def _cosine_distance(x: np.ndarray) -> np.ndarray:
+    """1 - cosine similarity of rows [N,F] -> [N,N], zero diagonal; a zero row is 0-similar to every other row.
 
     scipy's pdist("correlation"/"cosine") gives NaN for a constant or zero row;
     SPEC 3.1.6 wants such a (silent) representation ranked, never NaN.
@@ -36,24 +36,21 @@ def _normalised_gram(x: np.ndarray) -> np.ndarray:
     zero = norm == 0
     sim[zero, :] = 0.0
     sim[:, zero] = 0.0
-    return sim
+    d = 1.0 - sim
+    np.fill_diagonal(d, 0.0)
+    return d
 
 
 @RDM_METRICS.register("pearson")
 def pearson_rdm(reps: np.ndarray) -> np.ndarray:
     """D_ij = 1 - pearson(r_i, r_j); a constant row is uncorrelated (distance 1) with the rest."""
-    x = reps - reps.mean(axis=1, keepdims=True)
-    d = 1.0 - _normalised_gram(x)
-    np.fill_diagonal(d, 0.0)
-    return d
+    return _cosine_distance(reps - reps.mean(axis=1, keepdims=True))
 
 
 @RDM_METRICS.register("cosine")
 def cosine_rdm(reps: np.ndarray) -> np.ndarray:
     """D_ij = 1 - cos(r_i, r_j); an all-zero row has distance 1 to every other row."""
-    d = 1.0 - _normalised_gram(reps)
-    np.fill_diagonal(d, 0.0)
-    return d
+    return _cosine_distance(reps)
 
 
 @RDM_METRICS.register("euclidean")

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-SAHD_FLOOR = -1.0e9  # score of a singular kernel (e.g. every layer silent): finite, below any real score
+from msenas.fitness.zero_cost import FLOOR, log_abs_det
+
+SAHD_FLOOR = FLOOR   # score of a singular kernel (e.g. every layer silent): finite, below any real score
 
 
 def layer_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -38,7 +40,4 @@ def sahd_kernel(layers: list[np.ndarray]) -> np.ndarray:
 
 def sahd_score(kernel: np.ndarray | None) -> float:
     """log|det K| of a (layer-averaged) kernel; SAHD_FLOOR when singular or missing."""
-    if kernel is None:
-        return SAHD_FLOOR
-    sign, logdet = np.linalg.slogdet(np.asarray(kernel, dtype=np.float64))
-    return float(logdet) if sign != 0 and np.isfinite(logdet) else SAHD_FLOOR
+    return log_abs_det(kernel)

@@ -127,14 +127,9 @@ def loads(text: str) -> Genome:
 
 def _parse(text: str) -> Any:
     """JSON text -> value; GenomeError for malformed, absurdly nested or absurdly long-numbered JSON."""
-    try:
-        return json.loads(text.removeprefix("\ufeff"))      # a UTF-8 byte order mark (Windows editors) is fine
-    except json.JSONDecodeError as e:
-        raise GenomeError(f"not valid JSON: {e}") from None
-    except RecursionError:
-        raise GenomeError("JSON nested too deeply to be a genome") from None
-    except ValueError as e:                                # e.g. an integer of more than 4300 digits
-        raise GenomeError(f"not valid JSON: {e}") from None
+    from msenas.config import parse_json
+
+    return parse_json(text.removeprefix("\ufeff"), "genome", GenomeError)   # a UTF-8 byte order mark is fine
 
 
 def save(g: Genome, path: str | os.PathLike, **extra) -> Path:

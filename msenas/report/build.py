@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from msenas.atomic import WriteError, atomic_write_text
 from msenas.errors import MsenasError, describe
@@ -123,6 +123,18 @@ def _genome(genome, out_dir: Path, shape, title: str) -> plots.FigureFile:
     return genome_figure(genome, out_dir / "genome.png", in_shape, title)
 
 
+def _saved_genome(data: dict | None, folder: Path, out_dir: Path, shape, figs: list, notes: list, missing: str,
+                  title: Callable[[Any, str], str]) -> None:
+    """The figure of a folder's genome.json (title(genome, key)) into figs, or a note that it is `missing`."""
+    if data is None:
+        notes.append(f"genome.png: {missing}")
+        return
+    from msenas.genome import io
+
+    genome = _genome_of(data, folder / "genome.json")
+    figs.append(_genome(genome, out_dir, shape, title(genome, io.key(genome))))
+
+
 def _pareto(run: RunFolder, out_dir: Path, notes: list[str]) -> list[plots.FigureFile]:
     from msenas.search.objectives import natural_objectives
 
@@ -162,14 +174,8 @@ def darts_figures(run: DartsFolder, out_dir: Path) -> tuple[list[plots.FigureFil
         figs.append(curves_figure(run.epochs, out_dir / "curves.png", split="valid"))
     else:
         notes.append("nos.png, curves.png: no epoch finished yet")
-    if run.genome is not None:
-        from msenas.genome import io
-
-        genome = _genome_of(run.genome, run.path / "genome.json")
-        figs.append(_genome(genome, out_dir, run.config.get("in_shape"),
-                            f"derived genome {io.key(genome)} (attention {genome.attention})"))
-    else:
-        notes.append("genome.png: no genome derived yet")
+    _saved_genome(run.genome, run.path, out_dir, run.config.get("in_shape"), figs, notes, "no genome derived yet",
+                  lambda g, key: f"derived genome {key} (attention {g.attention})")
     return figs, notes
 
 
@@ -183,14 +189,9 @@ def result_figures(res: ResultFolder, out_dir: Path) -> tuple[list[plots.FigureF
         figs.append(curves_figure(res.history, out_dir / "curves.png"))
     else:
         notes.append("nos.png, curves.png: no epoch finished yet")
-    if res.genome is not None:
-        from msenas.genome import io
-
-        genome = _genome_of(res.genome, res.path / "genome.json")
-        figs.append(_genome(genome, out_dir, res.config.get("in_shape") or res.genome.get("in_shape"),
-                            f"trained genome {io.key(genome)} on {res.config.get('dataset', '?')}"))
-    else:
-        notes.append("genome.png: no genome.json")
+    shape = res.config.get("in_shape") or (res.genome or {}).get("in_shape")
+    _saved_genome(res.genome, res.path, out_dir, shape, figs, notes, "no genome.json",
+                  lambda g, key: f"trained genome {key} on {res.config.get('dataset', '?')}")
     return figs, notes
 
 

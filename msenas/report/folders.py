@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 
 from msenas.errors import MsenasError, describe
 from msenas.registry import Registry
+from msenas.rundir import read_jsonl
 
 GENERATIONS, METRICS, ALPHAS, NOS = "generations.jsonl", "metrics.json", "alphas.json", "nos.jsonl"
 CHECKPOINTS = ("checkpoint.json", "checkpoint.prev.json")
@@ -132,31 +133,6 @@ def read_json(path: Path, default: Any = None, required: bool = False) -> Any:
     if required:
         raise ReportError(f"{path}: {reason}")
     return default
-
-
-def read_jsonl(path: Path, key: str) -> tuple[list[dict], int]:
-    """(objects with an integer `key`, sorted by it, the last kept per value; count of unparsable lines).
-
-    A missing file reads as empty; a partial last line (a file being written) counts as unparsable.
-    """
-    by_key, bad = {}, 0
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return [], 0
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            bad += 1
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get(key), int):
-            by_key[entry[key]] = entry
-        else:
-            bad += 1
-    return [by_key[k] for k in sorted(by_key)], bad
 
 
 def _checkpoint_state(path: Path):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from msenas.atomic import WriteError, atomic_write_text
+from msenas.config import parse_json
 from msenas.errors import MsenasError
 from msenas.search.state import SearchState
 
@@ -52,14 +53,7 @@ def encode(state: SearchState) -> str:
 
 def decode(text: str) -> SearchState:
     """Checkpoint JSON text -> state; raises CheckpointError saying what is wrong."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"not valid JSON (truncated?): {e}") from None
-    except RecursionError:
-        raise CheckpointError("JSON nested too deeply") from None
-    except ValueError as e:                    # an integer of more than 4300 digits
-        raise CheckpointError(f"not valid JSON: {e}") from None
+    doc = parse_json(text, "checkpoint", CheckpointError)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError("not an msenas checkpoint")
     if doc.get("version") not in READS:

@@ -34,7 +34,7 @@ from msenas.genome.space import SearchSpace
 from msenas.search.budget import order_key, sample_within
 from msenas.search.config import SearchConfig
 from msenas.search.objectives import OBJECTIVES, natural_objectives, weighted_objectives
-from msenas.search.state import SearchState, generator
+from msenas.search.state import SearchState, generator, with_python_random
 from msenas.search.strategies.registry import STRATEGIES  # noqa: F401  (re-exported: the registry of this package)
 
 
@@ -257,6 +257,14 @@ def vary(strategy: Strategy, kids: list[list[int]], rng: np.random.Generator) ->
         if rng.random() < cfg.mutpb:
             kids[i] = mutate_vector(kids[i], codec.upper, rng, cfg.indpb)
     return kids
+
+
+def select_and_vary(strategy: Strategy, select: Callable[[list, int, int], list], parents: list, n: int,
+                    rng: np.random.Generator, py: list) -> tuple[list[list[int]], list]:
+    """n children: `select(parents, n, tournament size)` under the search's Python random state, then `vary`;
+    returns (child vectors, the new Python random state)."""
+    chosen, py = with_python_random(py, lambda: select(parents, n, strategy.cfg.tournament))
+    return vary(strategy, [list(p) for p in chosen], rng), py
 
 
 def _fitness_of(record: dict) -> float:

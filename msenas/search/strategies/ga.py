@@ -10,8 +10,7 @@ import numpy as np
 from deap import tools
 
 from msenas.search.config import SearchConfig
-from msenas.search.state import with_python_random
-from msenas.search.strategies.base import STRATEGIES, Strategy, vary
+from msenas.search.strategies.base import STRATEGIES, Strategy, select_and_vary
 
 
 @STRATEGIES.register("ga")
@@ -23,8 +22,7 @@ class GA(Strategy):
         return cfg.population - cfg.elites
 
     def _ask(self, parents: list, n: int, rng: np.random.Generator, py: list) -> tuple[list[list[int]], list]:
-        chosen, py = with_python_random(py, lambda: tools.selTournament(parents, n, self.cfg.tournament))
-        return vary(self, [list(p) for p in chosen], rng), py
+        return select_and_vary(self, tools.selTournament, parents, n, rng, py)
 
     def _tell(self, parents: list, children: list) -> list:
         return tools.selBest(parents, self.cfg.elites) + children

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 from deap import tools
 
-from msenas.search.state import with_python_random
-from msenas.search.strategies.base import STRATEGIES, Strategy, vary
+from msenas.search.strategies.base import STRATEGIES, Strategy, select_and_vary
 
 
 @STRATEGIES.register("mu_plus_lambda")
@@ -17,8 +16,7 @@ class MuPlusLambda(Strategy):
     """Parents and children compete; the best `population` survive."""
 
     def _ask(self, parents: list, n: int, rng: np.random.Generator, py: list) -> tuple[list[list[int]], list]:
-        chosen, py = with_python_random(py, lambda: tools.selTournament(parents, n, self.cfg.tournament))
-        return vary(self, [list(p) for p in chosen], rng), py
+        return select_and_vary(self, tools.selTournament, parents, n, rng, py)
 
     def _tell(self, parents: list, children: list) -> list:
         return tools.selBest(parents + children, self.cfg.population)

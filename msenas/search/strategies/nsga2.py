@@ -11,8 +11,7 @@ import random
 import numpy as np
 from deap import tools
 
-from msenas.search.state import with_python_random
-from msenas.search.strategies.base import STRATEGIES, Strategy, vary
+from msenas.search.strategies.base import STRATEGIES, Strategy, select_and_vary
 
 
 @STRATEGIES.register("nsga2")
@@ -22,8 +21,7 @@ class NSGA2(Strategy):
     multi_objective = True
 
     def _ask(self, parents: list, n: int, rng: np.random.Generator, py: list) -> tuple[list[list[int]], list]:
-        chosen, py = with_python_random(py, lambda: crowded_tournament(parents, n, self.cfg.tournament))
-        return vary(self, [list(p) for p in chosen], rng), py
+        return select_and_vary(self, crowded_tournament, parents, n, rng, py)
 
     def _tell(self, parents: list, children: list) -> list:
         return tools.selNSGA2(parents + children, self.cfg.population)
