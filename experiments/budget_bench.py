@@ -294,6 +294,8 @@ def _ground_truth_noise(arms, zoo, items, tseeds) -> list[str]:
     """Kendall tau between the two training seeds' test accuracies over every distinct pick of the budget."""
     from scipy.stats import kendalltau
 
+    if len(tseeds) < 2:
+        return []
     keys = sorted({v[0] for per in arms.values() for v in per.values()} | {v[0] for v in zoo.values()})
     pairs = [[items[f"train-{k}-t{t}"]["final"]["test_acc"] for t in tseeds[:2]] for k in keys
              if all(f"train-{k}-t{t}" in items for t in tseeds[:2])]
