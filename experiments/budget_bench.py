@@ -309,19 +309,18 @@ def _ground_truth_noise(arms, zoo, items, tseeds) -> list[str]:
 
 def _decision2(summary: dict) -> list[str]:
     """Decision 2 of docs/budget.md: (a') - (a) over every (budget, seed) pair with both trained."""
-    d, pairs = [], []
+    d, pairs, same = [], [], 0
     for budget, sm in summary.items():
         a, x = sm["arms"]["a"], sm["arms"]["a'"]
         for sd in a:
             if sd in x and a[sd][1] is not None and x[sd][1] is not None:
                 d.append(x[sd][1] - a[sd][1])
                 pairs.append(f"{budget}-s{sd}")
+                same += a[sd][0] == x[sd][0]                   # the same genome picked
     if len(d) < 2:
         return []
     d = np.array(d)
     lo, hi = boot_interval(d)
-    same = sum(summary[p.split("-s")[0]]["arms"]["a"][p.split("-s")[1]][0] ==
-               summary[p.split("-s")[0]]["arms"]["a'"][p.split("-s")[1]][0] for p in pairs)
     switch = d.mean() > 0 and lo > 0
     return ["### Decision 2: (a') upper_tail extend - (a) saturate", "",
             "| pairs | mean difference | 90% bootstrap interval | wins / ties / losses | same pick |",
